@@ -3,3 +3,6 @@ export * from './shape.js';
 export * from './tensor.js';
 export * from './random.js';
 export * from './matmul.js';
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './softmax.js';

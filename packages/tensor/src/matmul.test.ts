@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { gemm, matmul } from './matmul.js';
+import { Random, randomUniform } from './random.js';
+import { tensor, zeros } from './tensor.js';
+
+function naive(m: number, n: number, k: number, a: Float32Array, ta: boolean, b: Float32Array, tb: boolean): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (ta ? a[p * m + i]! : a[i * k + p]!) * (tb ? b[j * k + p]! : b[p * n + j]!);
+      c[i * n + j] = s;
+    }
+  return c;
+}
+
+describe('matmul', () => {
+  const sizes = [1, 7, 33, 257];
+  const rng = new Random(7);
+  for (const ta of [false, true])
+    for (const tb of [false, true])
+      it(`matches a naive triple loop, transposeA=${ta} transposeB=${tb}`, () => {
+        for (const [m, k, n] of [[1, 1, 1], [7, 33, 1], [33, 7, 257], [257, 33, 7], [1, 257, 33], [33, 257, 7]] as const) {
+          expect(sizes).toContain(m);
+          const a = randomUniform(ta ? [k, m] : [m, k], -1, 1, rng);
+          const b = randomUniform(tb ? [n, k] : [k, n], -1, 1, rng);
+          const c = matmul(a, b, { transposeA: ta, transposeB: tb });
+          expect(c.shape).toEqual([m, n]);
+          const ref = naive(m, n, k, a.data, ta, b.data, tb);
+          for (let i = 0; i < ref.length; i++) expect(Math.abs(c.data[i]! - ref[i]!)).toBeLessThan(1e-5 * Math.sqrt(k) + 1e-6);
+        }
+      });
+
+  it('handles the 257×257×257 case in all layouts', () => {
+    const n = 257;
+    const a = randomUniform([n, n], -1, 1, rng), b = randomUniform([n, n], -1, 1, rng);
+    for (const ta of [false, true])
+      for (const tb of [false, true]) {
+        const c = matmul(a, b, { transposeA: ta, transposeB: tb });
+        const ref = naive(n, n, n, a.data, ta, b.data, tb);
+        let worst = 0;
+        for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(c.data[i]! - ref[i]!));
+        expect(worst).toBeLessThan(1e-4);
+      }
+  });
+
+  it('writes into out and accumulates when asked', () => {
+    const a = tensor([[1, 2], [3, 4]]), b = tensor([[5, 6], [7, 8]]);
+    const out = zeros([2, 2]);
+    expect(matmul(a, b, { out })).toBe(out);
+    expect(Array.from(out.data)).toEqual([19, 22, 43, 50]);
+    matmul(a, b, { out, accumulate: true });
+    expect(Array.from(out.data)).toEqual([38, 44, 86, 100]);
+  });
+
+  it('gemm with k = 0 yields zeros', () => {
+    const c = new Float32Array([1, 2]);
+    gemm(1, 2, 0, new Float32Array(0), false, new Float32Array(0), false, c);
+    expect(Array.from(c)).toEqual([0, 0]);
+  });
+
+  it('names both shapes when the inner dimensions differ', () => {
+    expect(() => matmul(zeros([2, 3]), zeros([4, 5]))).toThrow(/a \[2, 3\].*b \[4, 5\].*3 vs 4/);
+    expect(() => matmul(zeros([2]), zeros([2, 2]))).toThrow(/a must be rank 2/);
+    expect(() => matmul(zeros([2, 3]), zeros([3, 5]), { out: zeros([2, 4]) })).toThrow(/out must have shape \[2, 5\], got \[2, 4\]/);
+  });
+});
