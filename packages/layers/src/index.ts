@@ -1,1 +1,13 @@
-export {};
+export { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
+export { Dense, type DenseConfig } from './dense.js';
+export { Activation, type ActivationConfig } from './activation-layer.js';
+export { Dropout, type DropoutConfig } from './dropout.js';
+export { Flatten, type FlattenConfig } from './flatten.js';
+export { Maxout, type MaxoutConfig } from './maxout.js';
+export { initialize, initializerNames, type Initializer } from './initializers.js';
+export { getLoss, lossNames, EPSILON, type LossKernel } from './losses.js';
+export { getMetric, metricNames, type MetricKernel } from './metrics.js';
+export { layers, registerLayer, serializeLayer, deserializeLayer, type LayerRecord } from './registry.js';
+export { Sequential, type SequentialConfig, type WeightSlot } from './sequential.js';
+export { activationNames } from '@loom/autodiff';
+export { checkModelGradient } from './testing.js';

@@ -1,0 +1,65 @@
+import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
+import { allocFloat32 } from '@loom/tensor';
+import { Layer, type LayerConfig, type StepInfo } from './layer.js';
+
+export interface ActivationConfig extends LayerConfig {
+  activation: string;
+  alpha?: number;
+  inputShape?: number[];
+}
+
+/** Applies an activation by name (Keras's `Activation` layer); softmax runs over the last axis. */
+export class Activation extends Layer {
+  readonly className = 'Activation';
+  readonly activation: string;
+  readonly alpha: number;
+  readonly declaredInputShape?: number[];
+  private readonly act: ActivationKernel;
+  private x: Float32Array = new Float32Array(0);
+  private y: Float32Array = new Float32Array(0);
+  private dx: Float32Array = new Float32Array(0);
+
+  constructor(config: ActivationConfig) {
+    super(config);
+    this.activation = config?.activation;
+    this.act = getActivationKernel(this.activation);
+    this.alpha = config.alpha ?? this.act.defaultAlpha;
+    if (config.inputShape) this.declaredInputShape = [...config.inputShape];
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    return [...inputShape];
+  }
+
+  override get outputActivation(): string {
+    return this.activation;
+  }
+
+  protected allocate(rows: number): void {
+    this.y = allocFloat32(rows * this.outputSize);
+    this.dx = allocFloat32(rows * this.outputSize);
+  }
+
+  forward(x: Float32Array, rows: number, _info: StepInfo): Float32Array {
+    this.ensureCapacity(rows);
+    this.x = x;
+    const cols = this.outputShape![this.outputShape!.length - 1] ?? 1;
+    this.act.forward(x, this.y, rows * this.outputSize, cols, this.alpha);
+    return this.y;
+  }
+
+  backward(dy: Float32Array, rows: number, needInputGrad: boolean, preActivation = false): Float32Array | null {
+    if (!needInputGrad) return null;
+    if (preActivation) return dy;
+    const cols = this.outputShape![this.outputShape!.length - 1] ?? 1;
+    this.act.backward(this.x, this.y, dy, this.dx, rows * this.outputSize, cols, this.alpha);
+    return this.dx;
+  }
+
+  override getConfig(): ActivationConfig {
+    const c: ActivationConfig = { name: this.name, activation: this.activation };
+    if (this.alpha !== this.act.defaultAlpha) c.alpha = this.alpha;
+    if (this.declaredInputShape) c.inputShape = this.declaredInputShape;
+    return c;
+  }
+}

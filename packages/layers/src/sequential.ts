@@ -1,0 +1,237 @@
+import { Tensor, allocFloat32, formatShape, getGlobalRandom, heapAllocator, withAllocator, type Allocator } from '@loom/tensor';
+import { initialize } from './initializers.js';
+import { Dropout } from './dropout.js';
+import type { Layer, StepInfo, WeightSpec } from './layer.js';
+import type { LossKernel } from './losses.js';
+import type { MetricKernel } from './metrics.js';
+import { deserializeLayer, serializeLayer, type LayerRecord } from './registry.js';
+
+export interface SequentialConfig {
+  name?: string;
+  layers: LayerRecord[];
+}
+
+/** Where each weight lives in the flat parameter buffer. */
+export interface WeightSlot {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+/**
+ * A stack of layers: the graph, its flat parameters, and one training or inference step over
+ * flat buffers. No loop and no optimizer here: `loom` drives epochs and the coordinator applies
+ * updates. All weights live in ONE Float32Array (and their gradients in another), each weight a
+ * view at its offset, so an optimizer or an all-reduce is a loop over one range and a worker
+ * replica can point its views at shared memory.
+ */
+export class Sequential {
+  readonly layers: Layer[] = [];
+  readonly name: string;
+  params: Float32Array = new Float32Array(0);
+  grads: Float32Array = new Float32Array(0);
+  slots: WeightSlot[] = [];
+  private outGrad: Float32Array = new Float32Array(0);
+  private isBuilt = false;
+
+  constructor(layers: Layer[] = [], options: { name?: string } = {}) {
+    this.name = options.name ?? 'sequential';
+    for (const l of layers) this.add(l);
+  }
+
+  /** Appends a layer (before the model is built). */
+  add(layer: Layer): this {
+    if (this.isBuilt) throw new Error(`${this.name}: cannot add layers after the model is built`);
+    if (!layer || typeof (layer as Layer).forward !== 'function') {
+      throw new TypeError(`${this.name}.add: expected a layer (e.g. layers.dense({ units: 10 })), got ${String(layer)}`);
+    }
+    if (this.layers.some((l) => l.name === layer.name)) {
+      throw new Error(`${this.name}.add: a layer named '${layer.name}' is already in the model`);
+    }
+    this.layers.push(layer);
+    return this;
+  }
+
+  get built(): boolean {
+    return this.isBuilt;
+  }
+
+  /** The per-sample input shape the first layer declares (`inputShape`), if any. */
+  get declaredInputShape(): number[] | undefined {
+    return (this.layers[0] as { declaredInputShape?: number[] } | undefined)?.declaredInputShape;
+  }
+
+  get inputShape(): number[] {
+    this.checkBuilt();
+    return this.layers[0]!.inputShape!;
+  }
+
+  get outputShape(): number[] {
+    this.checkBuilt();
+    return this.layers[this.layers.length - 1]!.outputShape!;
+  }
+
+  get inputSize(): number {
+    return this.inputShape.reduce((p, d) => p * d, 1);
+  }
+
+  get outputSize(): number {
+    return this.outputShape.reduce((p, d) => p * d, 1);
+  }
+
+  /** Total number of trainable values. */
+  countParams(): number {
+    return this.params.length;
+  }
+
+  /**
+   * Builds every layer for a per-sample `inputShape`, places the weights in one flat buffer from
+   * `allocator`, and initializes them in layer order (kernel, then bias) from the seeded global
+   * generator.
+   */
+  build(inputShape?: readonly number[], options: { allocator?: Allocator; initialize?: boolean } = {}): void {
+    if (this.isBuilt) return;
+    if (this.layers.length === 0) throw new Error(`${this.name}: add at least one layer before building`);
+    let shape = inputShape ? [...inputShape] : this.declaredInputShape;
+    if (!shape) {
+      throw new Error(`${this.name}: the first layer needs an inputShape (e.g. layers.dense({ units: 10, inputShape: [784] }))`);
+    }
+    this.layers.forEach((layer, i) => {
+      layer.build(shape!);
+      if (layer instanceof Dropout) layer.setSalt(i);
+      shape = layer.outputShape!;
+    });
+    const weights = this.layers.flatMap((l) => l.weights);
+    let offset = 0;
+    this.slots = weights.map((w) => {
+      const slot = { name: w.name, shape: w.shape, offset, size: w.size };
+      offset += w.size;
+      return slot;
+    });
+    const allocator = options.allocator ?? heapAllocator;
+    const [params, grads] = withAllocator(allocator, () => [allocFloat32(offset), allocFloat32(offset)]);
+    this.bindParameters(params!, grads!);
+    if (options.initialize !== false) {
+      const rng = getGlobalRandom();
+      for (const w of weights) initialize(w.initializer, w.value, w.shape, rng);
+    }
+    this.isBuilt = true;
+  }
+
+  /** Points every weight's value and gradient at `params`/`grads` (e.g. shared memory in a worker). */
+  bindParameters(params: Float32Array, grads: Float32Array): void {
+    const total = this.slots.reduce((p, s) => p + s.size, 0);
+    if (params.length !== total || grads.length !== total) {
+      throw new RangeError(`${this.name}.bindParameters: expected ${total} values, got params ${params.length} and grads ${grads.length}`);
+    }
+    this.params = params;
+    this.grads = grads;
+    const weights: WeightSpec[] = this.layers.flatMap((l) => l.weights);
+    weights.forEach((w, i) => {
+      const s = this.slots[i]!;
+      w.value = params.subarray(s.offset, s.offset + s.size);
+      w.grad = grads.subarray(s.offset, s.offset + s.size);
+    });
+  }
+
+  /** Copies of the weights in layer order (kernel, then bias), as Keras's `get_weights`. */
+  getWeights(): Tensor[] {
+    this.checkBuilt();
+    return this.slots.map((s) => new Tensor(this.params.slice(s.offset, s.offset + s.size), s.shape));
+  }
+
+  /** Replaces the weights; takes the list `getWeights` returns. */
+  setWeights(weights: readonly Tensor[]): void {
+    this.checkBuilt();
+    if (!Array.isArray(weights) || weights.length !== this.slots.length) {
+      throw new RangeError(`${this.name}.setWeights: expected ${this.slots.length} tensors, got ${Array.isArray(weights) ? weights.length : typeof weights}`);
+    }
+    weights.forEach((w, i) => {
+      const s = this.slots[i]!;
+      if (!(w instanceof Tensor) || w.shape.join() !== s.shape.join()) {
+        throw new RangeError(`${this.name}.setWeights: weight ${i} (${s.name}) must have shape ${formatShape(s.shape)}, got ${w instanceof Tensor ? formatShape(w.shape) : typeof w}`);
+      }
+    });
+    weights.forEach((w, i) => this.params.set(w.data, this.slots[i]!.offset));
+  }
+
+  /** Keras's summary table: layer, output shape, parameter count. */
+  summary(): string {
+    this.checkBuilt();
+    const rows = this.layers.map((l) => [`${l.name} (${l.className})`, `(None, ${l.outputShape!.join(', ')})`, String(l.paramCount)]);
+    const head = ['Layer (type)', 'Output Shape', 'Param #'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2);
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('').trimEnd();
+    const rule = (ch: string) => ch.repeat(widths.reduce((p, w) => p + w, 0));
+    const total = this.countParams();
+    return [
+      `Model: "${this.name}"`, rule('_'), line(head), rule('='),
+      ...rows.flatMap((r, i) => [line(r), i < rows.length - 1 ? rule('_') : rule('=')]),
+      `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`,
+      'Non-trainable params: 0', rule('_'),
+    ].join('\n');
+  }
+
+  getConfig(): SequentialConfig {
+    return { name: this.name, layers: this.layers.map(serializeLayer) };
+  }
+
+  /** Rebuilds the layers from a config (weights are not part of it). */
+  static fromConfig<T extends Sequential>(this: new (layers: Layer[], options: { name?: string }) => T, config: SequentialConfig): T {
+    if (!config || !Array.isArray(config.layers)) throw new TypeError('Sequential.fromConfig: config.layers must be an array');
+    return new this(config.layers.map(deserializeLayer), { name: config.name });
+  }
+
+  /** Forward pass over `rows` samples of flat input; returns the last layer's buffer. */
+  forward(x: Float32Array, rows: number, info: StepInfo): Float32Array {
+    this.checkBuilt();
+    let h = x;
+    for (const layer of this.layers) h = layer.forward(h, rows, info);
+    return h;
+  }
+
+  /**
+   * One training step on a shard: forward, loss, backward. Overwrites `grads` with the gradient
+   * of (sum of this shard's losses) · gradScale, so with gradScale = 1 / batch size the shards'
+   * gradients add up to the gradient of the batch mean. Adds the loss sum and each metric sum
+   * into `stats` at [statsOffset, statsOffset + 1 + metrics.length).
+   */
+  trainStep(
+    x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel, metrics: readonly MetricKernel[],
+    gradScale: number, info: StepInfo, stats: Float64Array, statsOffset = 0,
+  ): void {
+    const out = this.forward(x, rows, info);
+    const cols = this.outputSize;
+    if (this.outGrad.length < rows * cols) this.outGrad = allocFloat32(rows * cols);
+    const dOut = this.outGrad;
+    const last = this.layers.length - 1;
+    const fused = loss.fusedActivation !== undefined && this.layers[last]!.outputActivation === loss.fusedActivation;
+    let lossSum: number;
+    if (fused) {
+      lossSum = loss.compute(out, labels, rows, cols, null, 0);
+      loss.preActivationGrad!(out, labels, rows, cols, dOut, gradScale);
+    } else {
+      lossSum = loss.compute(out, labels, rows, cols, dOut, gradScale);
+    }
+    stats[statsOffset] += lossSum;
+    for (let m = 0; m < metrics.length; m++) stats[statsOffset + 1 + m] += metrics[m]!.compute(out, labels, rows, cols);
+    let dy: Float32Array | null = dOut;
+    for (let i = last; i >= 0 && dy; i--) dy = this.layers[i]!.backward(dy, rows, i > 0, i === last && fused);
+  }
+
+  /** Inference on a shard: adds the loss sum and metric sums into `stats` like `trainStep`. */
+  evaluateStep(
+    x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel, metrics: readonly MetricKernel[],
+    info: StepInfo, stats: Float64Array, statsOffset = 0,
+  ): void {
+    const out = this.forward(x, rows, info);
+    const cols = this.outputSize;
+    stats[statsOffset] += loss.compute(out, labels, rows, cols, null, 0);
+    for (let m = 0; m < metrics.length; m++) stats[statsOffset + 1 + m] += metrics[m]!.compute(out, labels, rows, cols);
+  }
+
+  private checkBuilt(): void {
+    if (!this.isBuilt) throw new Error(`${this.name} is not built yet: give the first layer an inputShape, or call build()`);
+  }
+}
