@@ -1,0 +1,73 @@
+/**
+ * The shared control array: one Int32Array that the main thread and the workers synchronise on
+ * with Atomics. Every index has a name; every ordering decision is commented where it is made.
+ */
+export const Ctrl = {
+  /** Bumped by the main thread to start a step (or to deliver EXIT); workers wait on it. */
+  SEQ: 0,
+  /** What the bump means: STEP or EXIT. Written before SEQ is bumped. */
+  COMMAND: 1,
+  /** Rows in the current batch. */
+  ROWS: 2,
+  /** Workers that compute a shard this step (the rest only take part in the reduce). */
+  ACTIVE: 3,
+  /** The optimizer's 1-based step number t. */
+  T: 4,
+  /** The step's counter for dropout keys (global step since the start of training). */
+  STEP: 5,
+  /** The fit's seed (dropout keys). */
+  SEED: 6,
+  /** Barrier arrival count and generation (sense reversal without a sense bit). */
+  BARRIER_COUNT: 7,
+  BARRIER_GEN: 8,
+  /** Workers finished with the current step; the main thread waits for it to reach W. */
+  DONE: 9,
+  /** Set to 1 when any party fails: every wait loop checks it so nobody waits forever. */
+  ABORT: 10,
+  /** 1 while training (dropout active), 0 for inference passes. */
+  TRAINING: 11,
+} as const;
+
+export const CONTROL_LENGTH = 16;
+
+export const Command = { STEP: 1, EXIT: 2 } as const;
+
+/** How long a blocked thread sleeps before re-checking ABORT (ms): bounds the time to notice a dead peer. */
+export const WAIT_SLICE_MS = 50;
+
+export class AbortedError extends Error {
+  constructor() {
+    super('step aborted: another worker failed');
+    this.name = 'AbortedError';
+  }
+}
+
+/**
+ * Blocks until every one of `parties` threads has arrived. The last arrival resets the count
+ * and bumps the generation; the others sleep on the generation word. The count is reset BEFORE
+ * the generation is bumped, so a thread released early cannot arrive at the next barrier and
+ * see a stale count.
+ */
+export function barrier(ctrl: Int32Array, parties: number): void {
+  const gen = Atomics.load(ctrl, Ctrl.BARRIER_GEN);
+  if (Atomics.add(ctrl, Ctrl.BARRIER_COUNT, 1) === parties - 1) {
+    Atomics.store(ctrl, Ctrl.BARRIER_COUNT, 0);
+    Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
+    Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
+    return;
+  }
+  while (Atomics.load(ctrl, Ctrl.BARRIER_GEN) === gen) {
+    if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+    Atomics.wait(ctrl, Ctrl.BARRIER_GEN, gen, WAIT_SLICE_MS);
+  }
+}
+
+/** Marks the run as failed and wakes everyone who might be waiting. */
+export function abortAll(ctrl: Int32Array): void {
+  Atomics.store(ctrl, Ctrl.ABORT, 1);
+  Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
+  Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
+  Atomics.add(ctrl, Ctrl.SEQ, 1);
+  Atomics.notify(ctrl, Ctrl.SEQ);
+  Atomics.notify(ctrl, Ctrl.DONE);
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { Random, setSeed } from '@loom/tensor';
+import { Sequential, layers } from '@loom/layers';
+import { Adam, SGD, type Optimizer } from '@loom/optimizers';
+import { createEngine, type Engine, type FaultInjection } from './index.js';
+
+const IN = 12, CLASSES = 4, N = 96;
+const rng = new Random(4);
+const X = new Float32Array(N * IN).map(() => rng.uniform() * 2 - 1);
+const Y = new Float32Array(N * CLASSES);
+for (let i = 0; i < N; i++) Y[i * CLASSES + (i % CLASSES)] = 1;
+
+function makeModel(dropout = false): Sequential {
+  setSeed(1);
+  const m = new Sequential([
+    layers.dense({ units: 16, inputShape: [IN], activation: 'relu' }),
+    ...(dropout ? [layers.dropout({ rate: 0.3 })] : []),
+    layers.dense({ units: CLASSES, activation: 'softmax' }),
+  ]);
+  m.build();
+  return m;
+}
+
+/** Trains `epochs` passes over X in batches, like fit does, and returns the final weights. */
+async function train(workers: number, opts: { batch?: number; dropout?: boolean; optimizer?: Optimizer; fault?: FaultInjection } = {}) {
+  const { batch = 10, dropout = false, optimizer = new Adam({ learningRate: 0.01 }), fault } = opts;
+  const model = makeModel(dropout);
+  const engine: Engine = await createEngine({
+    model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault,
+  });
+  const losses: number[] = [];
+  try {
+    let step = 0;
+    for (let epoch = 0; epoch < 2; epoch++) {
+      for (let s = 0; s < N; s += batch) {
+        const rows = Math.min(batch, N - s);
+        engine.x.set(X.subarray(s * IN, (s + rows) * IN));
+        engine.y.set(Y.subarray(s * CLASSES, (s + rows) * CLASSES));
+        await engine.trainStep(rows, 7, step++);
+        losses.push(engine.stats[0]! / rows);
+      }
+    }
+    const evalStats = await engine.evaluate(X, Y, N, 32);
+    const pred = await engine.predict(X, N, 32);
+    return { params: model.params.slice(), losses, evalStats, pred, iterations: optimizer.iterations };
+  } finally {
+    await engine.close();
+  }
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
+
+describe('engines', () => {
+  it('1, 2 and 3 workers give the same weights within float32 rounding (3 does not divide the batch)', async () => {
+    const one = await train(1, { dropout: true });
+    const two = await train(2, { dropout: true });
+    const three = await train(3, { dropout: true });
+    expect(one.iterations).toBe(20);
+    expect(two.iterations).toBe(20);
+    expect(maxDiff(one.params, two.params)).toBeLessThan(1e-4);
+    expect(maxDiff(one.params, three.params)).toBeLessThan(1e-4);
+    expect(maxDiff(one.pred, three.pred)).toBeLessThan(1e-4);
+    expect(Math.abs(one.evalStats[0]! - three.evalStats[0]!)).toBeLessThan(1e-3);
+    expect(one.losses[one.losses.length - 1]!).toBeLessThan(one.losses[0]!);
+  });
+
+  it('the same seed and worker count give identical bits twice', async () => {
+    const a = await train(2, { dropout: true, optimizer: new SGD({ learningRate: 0.1, momentum: 0.9 }) });
+    const b = await train(2, { dropout: true, optimizer: new SGD({ learningRate: 0.1, momentum: 0.9 }) });
+    expect(a.params).toEqual(b.params);
+  });
+
+  it('runs a batch smaller than the worker count on fewer workers', async () => {
+    const one = await train(1, { batch: 1 });
+    const three = await train(3, { batch: 1 });
+    expect(maxDiff(one.params, three.params)).toBeLessThan(1e-5);
+  });
+
+  it('a worker that throws rejects the step with its error, quickly, and leaves no thread', async () => {
+    const t0 = Date.now();
+    await expect(train(2, { fault: { worker: 1, atStep: 3, kind: 'throw' } })).rejects.toThrow(/injected fault in worker 1 at step 3/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('a worker that dies rejects the step', async () => {
+    await expect(train(2, { fault: { worker: 0, atStep: 2, kind: 'exit' } })).rejects.toThrow(/worker 0 died/);
+  });
+
+  it('rejects a bad worker count', async () => {
+    const model = makeModel();
+    await expect(createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 0, maxRows: 4, labelWidth: CLASSES })).rejects.toThrow(/workers must be a positive integer, got 0/);
+    await expect(createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 1.5, maxRows: 4, labelWidth: CLASSES })).rejects.toThrow(/workers must be a positive integer, got 1.5/);
+  });
+});

@@ -1,0 +1,33 @@
+import { CONTROL_LENGTH } from './control.js';
+
+/** The shared memory of a threaded fit: every worker maps the same buffers. */
+export interface SharedBuffers {
+  params: Float32Array;
+  /** W gradient rows of P values: worker i's replica writes row i; the reduced sum lands in row 0. */
+  grads: Float32Array;
+  /** The optimizer's slots, each of length P, in its slot order. */
+  slots: Float32Array[];
+  x: Float32Array;
+  y: Float32Array;
+  control: Int32Array;
+  /** Per worker: [loss sum, metric sums…]. */
+  stats: Float64Array;
+}
+
+export function sharedFloat32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * 4));
+}
+
+export function createSharedBuffers(
+  params: number, workers: number, slotCount: number, maxRows: number, inputSize: number, labelWidth: number, statsWidth: number,
+): SharedBuffers {
+  return {
+    params: sharedFloat32(params),
+    grads: sharedFloat32(params * workers),
+    slots: Array.from({ length: slotCount }, () => sharedFloat32(params)),
+    x: sharedFloat32(maxRows * inputSize),
+    y: sharedFloat32(maxRows * labelWidth),
+    control: new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)),
+    stats: new Float64Array(new SharedArrayBuffer(workers * statsWidth * 8)),
+  };
+}
