@@ -1,1 +1,11 @@
-export {};
+/** loom: the Keras-style entry point. Re-exports the public API of every Loom package. */
+export { Sequential, type CompileOptions, type FitOptions, type EvaluateOptions, type TrainingProgress } from './model.js';
+export { Callback, CallbackList, History, LambdaCallback, EarlyStopping, type Logs, type CallbackHooks, type EarlyStoppingOptions } from './callbacks.js';
+export { ProgressBar } from './progress.js';
+export type { InputData } from './inputs.js';
+export { layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, activationNames, lossNames, metricNames, initializerNames, registerLayer } from '@loom/layers';
+export { SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, Optimizer, getOptimizer, optimizerNames } from '@loom/optimizers';
+export { Tensor, tensor, zeros, ones, fill, setSeed, randomNormal, randomUniform, matmul } from '@loom/tensor';
+export { grad, valueAndGrad } from '@loom/autodiff';
+export { loadMnist, readIdx, readCsv, Dataset, toCategorical, normalize } from '@loom/data';
+export { defaultWorkers } from '@loom/coordinator';

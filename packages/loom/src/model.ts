@@ -1,0 +1,241 @@
+import { Dataset, gatherRows } from '@loom/data';
+import { createEngine, defaultWorkers, checkWorkers, type Engine, type FaultInjection } from '@loom/coordinator';
+import { Sequential as Graph, getLoss, getMetric, type Layer } from '@loom/layers';
+import { getOptimizer, type Optimizer } from '@loom/optimizers';
+import { Tensor, getGlobalRandom } from '@loom/tensor';
+import { Callback, CallbackList, History, LambdaCallback, type CallbackHooks, type Logs } from './callbacks.js';
+import { assertFinite, checkFeatures, checkLabels, nonNegativeInteger, positiveInteger, toRows, type InputData, type Rows } from './inputs.js';
+import { ProgressBar } from './progress.js';
+
+export interface CompileOptions {
+  loss: string;
+  optimizer?: string | Optimizer | { name: string; config?: Record<string, unknown> };
+  metrics?: string[];
+}
+
+export interface FitOptions {
+  batchSize?: number;
+  epochs?: number;
+  initialEpoch?: number;
+  shuffle?: boolean;
+  seed?: number;
+  validationSplit?: number;
+  validationData?: [InputData, InputData];
+  workers?: number;
+  callbacks?: (Callback | CallbackHooks)[];
+  /** 0 silent, 1 progress bar on a TTY (one line per epoch otherwise), 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Tests only: make a worker fail at a step. */
+  faultInjection?: FaultInjection;
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  workers?: number;
+}
+
+/** Where a run stands: what a checkpoint stores to resume exactly. */
+export interface TrainingProgress {
+  /** Epochs completed. */
+  epoch: number;
+  /** The fit seed (shuffling order and dropout masks). */
+  seed: number;
+}
+
+/** Below this many samples, evaluate/predict run in the main thread: starting threads costs more. */
+const THREADED_INFERENCE_MIN_SAMPLES = 4096;
+
+/**
+ * The Keras model: layers in a stack, `compile`, `fit`, `evaluate`, `predict`, `save`.
+ * Training runs through `@loom/coordinator`, on all cores by default.
+ */
+export class Sequential extends Graph {
+  loss: string | null = null;
+  metricNames: string[] = [];
+  optimizer: Optimizer | null = null;
+  /** Set by a callback to end `fit` after the current batch (Keras's `model.stop_training`). */
+  stopTraining = false;
+  progress: TrainingProgress = { epoch: 0, seed: 0 };
+  trainingHistory = new History();
+  private engine: Engine | null = null;
+
+  constructor(layerList: Layer[] = [], options: { name?: string } = {}) {
+    super(layerList, options);
+  }
+
+  get compiled(): boolean {
+    return this.loss !== null;
+  }
+
+  /** Chooses the loss, optimizer and metrics; unknown names get an error listing the known ones. */
+  compile(options: CompileOptions): void {
+    if (!options || typeof options !== 'object') throw new TypeError('compile: options must be an object like { loss, optimizer, metrics }');
+    const loss = getLoss(options.loss);
+    const metrics = options.metrics ?? [];
+    if (!Array.isArray(metrics)) throw new TypeError(`compile: metrics must be an array of names, got ${typeof metrics}`);
+    for (const m of metrics) getMetric(m, loss);
+    this.optimizer = getOptimizer(options.optimizer ?? 'rmsprop');
+    this.loss = options.loss;
+    this.metricNames = [...metrics];
+  }
+
+  private requireCompiled(what: string): { loss: string; optimizer: Optimizer } {
+    if (!this.loss || !this.optimizer) throw new Error(`${what} before compile: call model.compile({ loss, optimizer, metrics }) first`);
+    return { loss: this.loss, optimizer: this.optimizer };
+  }
+
+  private labelWidth(): number {
+    return this.loss === 'sparse_categorical_crossentropy' ? 1 : this.outputSize;
+  }
+
+  /** Converts and checks x and y against the model and loss; builds the model from x if needed. */
+  private prepare(x: InputData, y: InputData, argX = 'x', argY = 'y'): { x: Rows; y: Rows } {
+    const xr = toRows(x, argX, this.built ? this.inputSize : this.declaredInputShape?.reduce((p, d) => p * d, 1));
+    const yr = toRows(y instanceof Dataset ? y : y ?? (x instanceof Dataset ? x : undefined), argY, undefined);
+    if (xr.rows !== yr.rows) throw new RangeError(`${argX} has ${xr.rows} samples but ${argY} has ${yr.rows}: they must match`);
+    checkFeatures(xr, this.built ? this.inputShape : this.declaredInputShape, argX);
+    if (!this.built) this.build(this.declaredInputShape ?? xr.sampleShape);
+    assertFinite(xr, argX);
+    assertFinite(yr, argY);
+    checkLabels(yr, this.loss!, this.outputSize, argY);
+    return { x: xr, y: yr };
+  }
+
+  /**
+   * Trains for `epochs − initialEpoch` epochs on all cores and returns the History. Every
+   * argument is checked before the first step: a bad call never leaves a half-trained model.
+   */
+  async fit(x: InputData, y?: InputData, options: FitOptions = {}): Promise<History> {
+    const { loss, optimizer } = this.requireCompiled('fit');
+    const batchSize = positiveInteger(options.batchSize ?? 32, 'batchSize');
+    const epochs = positiveInteger(options.epochs ?? 1, 'epochs');
+    const initialEpoch = nonNegativeInteger(options.initialEpoch ?? 0, 'initialEpoch');
+    if (initialEpoch >= epochs) throw new RangeError(`initialEpoch (${initialEpoch}) must be less than epochs (${epochs})`);
+    const workers = checkWorkers(options.workers ?? defaultWorkers());
+    const split = options.validationSplit ?? 0;
+    if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new RangeError(`validationSplit must be a number in [0, 1), got ${String(split)}`);
+    const verbose = options.verbose ?? 1;
+    if (![0, 1, 2].includes(verbose)) throw new RangeError(`verbose must be 0, 1 or 2, got ${String(verbose)}`);
+    const resuming = initialEpoch > 0 && initialEpoch === this.progress.epoch;
+    const seed = options.seed ?? (resuming ? this.progress.seed : getGlobalRandom().nextUint32());
+    if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${String(seed)}`);
+
+    const data = this.prepare(x, y as InputData);
+    let train = Dataset.fromArrays(data.x.data, this.inputShape, data.y.data, this.labelWidth());
+    let validation: Dataset | null = null;
+    if (split > 0) [train, validation] = train.split(split);
+    if (options.validationData) {
+      const [vx, vy] = options.validationData;
+      const v = this.prepare(vx, vy, 'validationData[0]', 'validationData[1]');
+      validation = Dataset.fromArrays(v.x.data, this.inputShape, v.y.data, this.labelWidth());
+    }
+    if (train.size === 0) throw new RangeError('fit: no training samples');
+
+    const history = resuming ? this.trainingHistory : new History();
+    history.truncate(initialEpoch);
+    const steps = Math.ceil(train.size / batchSize);
+    const callbacks = (options.callbacks ?? []).map((c) => (c instanceof Callback ? c : new LambdaCallback(c)));
+    if (verbose > 0) callbacks.unshift(new ProgressBar({ verbose }));
+    const all = [...callbacks, history];
+    for (const c of all) {
+      c.setModel(this);
+      c.params = { epochs, steps, batchSize, samples: train.size, initialEpoch, verbose };
+    }
+    const list = new CallbackList(all);
+    this.stopTraining = false;
+    this.progress = { epoch: initialEpoch, seed };
+    this.trainingHistory = history;
+
+    const engine = await createEngine({
+      model: this, optimizer, loss, metrics: this.metricNames, workers, maxRows: batchSize,
+      labelWidth: this.labelWidth(), faultInjection: options.faultInjection,
+    });
+    this.engine = engine;
+    const order = new Uint32Array(train.size);
+    const fw = train.featureSize, lw = train.labelWidth;
+    const width = 1 + this.metricNames.length;
+    const sums = new Float64Array(width);
+    const names = ['loss', ...this.metricNames];
+    try {
+      await list.call('onTrainBegin');
+      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+        await list.call('onEpochBegin', epoch);
+        if (options.shuffle ?? true) train.shuffle(seed, epoch, order);
+        else for (let i = 0; i < order.length; i++) order[i] = i;
+        sums.fill(0);
+        let seen = 0;
+        for (let b = 0; b < steps && !this.stopTraining; b++) {
+          const from = b * batchSize, to = Math.min(train.size, from + batchSize), rows = to - from;
+          gatherRows(train.features, fw, order, from, to, engine.x);
+          gatherRows(train.labels, lw, order, from, to, engine.y);
+          if (list.hasBatchListeners) await list.call('onBatchBegin', b);
+          // The step counter keys dropout masks; it is the optimizer's, so a resumed run continues it.
+          await engine.trainStep(rows, seed, optimizer.iterations);
+          for (let i = 0; i < width; i++) sums[i] += engine.stats[i]!;
+          seen += rows;
+          if (list.hasBatchListeners) await list.call('onBatchEnd', b, toLogs(names, sums, seen));
+        }
+        const logs = toLogs(names, sums, seen);
+        if (validation) {
+          const v = await engine.evaluate(validation.features, validation.labels, validation.size, batchSize);
+          Object.assign(logs, toLogs(names.map((n) => `val_${n}`), v, validation.size));
+        }
+        this.progress.epoch = epoch + 1;
+        await list.call('onEpochEnd', epoch, logs);
+      }
+      await list.call('onTrainEnd');
+    } finally {
+      this.engine = null;
+      await engine.close();
+    }
+    return history;
+  }
+
+  /** Inference engine: threads for large inputs, the main thread for small ones. */
+  private async withEngine<T>(n: number, options: EvaluateOptions, fn: (e: Engine, batchSize: number) => Promise<T>): Promise<T> {
+    const batchSize = positiveInteger(options.batchSize ?? 32, 'batchSize');
+    const requested = checkWorkers(options.workers ?? defaultWorkers());
+    const workers = n >= THREADED_INFERENCE_MIN_SAMPLES ? requested : 1;
+    const optimizer = this.optimizer ?? getOptimizer('sgd');
+    const engine = await createEngine({
+      model: this, optimizer, loss: this.loss ?? 'mean_squared_error', metrics: this.metricNames, workers,
+      maxRows: batchSize, labelWidth: this.labelWidth(),
+    });
+    try {
+      return await fn(engine, batchSize);
+    } finally {
+      await engine.close();
+    }
+  }
+
+  /** Loss and metrics on (x, y): `[loss, ...metrics]`, as Keras's `evaluate`. */
+  async evaluate(x: InputData, y?: InputData, options: EvaluateOptions = {}): Promise<number[]> {
+    this.requireCompiled('evaluate');
+    const data = this.prepare(x, y as InputData);
+    const stats = await this.withEngine(data.x.rows, options, (e, bs) => e.evaluate(data.x.data, data.y.data, data.x.rows, bs));
+    return Array.from(stats, (s) => s / data.x.rows);
+  }
+
+  /** Model outputs for x: a Tensor [samples, ...outputShape]. */
+  async predict(x: InputData, options: EvaluateOptions = {}): Promise<Tensor> {
+    const xr = toRows(x, 'x', this.built ? this.inputSize : this.declaredInputShape?.reduce((p, d) => p * d, 1));
+    checkFeatures(xr, this.built ? this.inputShape : this.declaredInputShape);
+    if (!this.built) this.build(this.declaredInputShape ?? xr.sampleShape);
+    assertFinite(xr, 'x');
+    const out = await this.withEngine(xr.rows, options, (e, bs) => e.predict(xr.data, xr.rows, bs));
+    return new Tensor(out, [xr.rows, ...this.outputShape]);
+  }
+
+  /** Prints Keras's summary table (and returns it). */
+  override summary(print: (line: string) => void = console.log): string {
+    const s = super.summary();
+    print(s);
+    return s;
+  }
+}
+
+function toLogs(names: string[], sums: ArrayLike<number>, n: number): Logs {
+  const logs: Logs = {};
+  names.forEach((name, i) => (logs[name] = sums[i]! / n));
+  return logs;
+}
