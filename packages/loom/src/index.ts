@@ -2,6 +2,7 @@
 export { Sequential, type CompileOptions, type FitOptions, type EvaluateOptions, type TrainingProgress } from './model.js';
 export { Callback, CallbackList, History, LambdaCallback, EarlyStopping, type Logs, type CallbackHooks, type EarlyStoppingOptions } from './callbacks.js';
 export { ProgressBar } from './progress.js';
+export { loadModel, ModelCheckpoint, inspectCheckpoint, latestCheckpoint, toCheckpointRecord, fromCheckpointRecord, saveModelSync, CheckpointError, type ModelCheckpointOptions } from './checkpointing.js';
 export type { InputData } from './inputs.js';
 export { layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, activationNames, lossNames, metricNames, initializerNames, registerLayer } from '@loom/layers';
 export { SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, Optimizer, getOptimizer, optimizerNames } from '@loom/optimizers';

@@ -38,8 +38,13 @@ export interface EvaluateOptions {
 export interface TrainingProgress {
   /** Epochs completed. */
   epoch: number;
+  /** Batches completed in the epoch under way (0 at an epoch boundary). */
+  step: number;
   /** The fit seed (shuffling order and dropout masks). */
   seed: number;
+  /** Running loss and metric sums of the epoch under way, and the samples they cover. */
+  epochSums: Float64Array;
+  epochSeen: number;
 }
 
 /** Below this many samples, evaluate/predict run in the main thread: starting threads costs more. */
@@ -55,7 +60,7 @@ export class Sequential extends Graph {
   optimizer: Optimizer | null = null;
   /** Set by a callback to end `fit` after the current batch (Keras's `model.stop_training`). */
   stopTraining = false;
-  progress: TrainingProgress = { epoch: 0, seed: 0 };
+  progress: TrainingProgress = { epoch: 0, step: 0, seed: 0, epochSums: new Float64Array(0), epochSeen: 0 };
   trainingHistory = new History();
   private engine: Engine | null = null;
 
@@ -116,7 +121,8 @@ export class Sequential extends Graph {
     if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new RangeError(`validationSplit must be a number in [0, 1), got ${String(split)}`);
     const verbose = options.verbose ?? 1;
     if (![0, 1, 2].includes(verbose)) throw new RangeError(`verbose must be 0, 1 or 2, got ${String(verbose)}`);
-    const resuming = initialEpoch > 0 && initialEpoch === this.progress.epoch;
+    // Resuming: the model came from a checkpoint (or a fit) that stopped at this epoch.
+    const resuming = (initialEpoch > 0 || this.progress.step > 0) && initialEpoch === this.progress.epoch;
     const seed = options.seed ?? (resuming ? this.progress.seed : getGlobalRandom().nextUint32());
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${String(seed)}`);
 
@@ -143,7 +149,13 @@ export class Sequential extends Graph {
     }
     const list = new CallbackList(all);
     this.stopTraining = false;
-    this.progress = { epoch: initialEpoch, seed };
+    const width = 1 + this.metricNames.length;
+    // A run stopped mid-epoch continues at the next batch, with that epoch's running sums.
+    const resumeStep = resuming && this.progress.epochSums.length === width ? Math.min(this.progress.step, steps) : 0;
+    const resumeSums = resumeStep > 0 ? this.progress.epochSums.slice() : null;
+    const resumeSeen = resumeStep > 0 ? this.progress.epochSeen : 0;
+    const sums = new Float64Array(width);
+    this.progress = { epoch: initialEpoch, step: 0, seed, epochSums: sums, epochSeen: 0 };
     this.trainingHistory = history;
 
     const engine = await createEngine({
@@ -153,8 +165,6 @@ export class Sequential extends Graph {
     this.engine = engine;
     const order = new Uint32Array(train.size);
     const fw = train.featureSize, lw = train.labelWidth;
-    const width = 1 + this.metricNames.length;
-    const sums = new Float64Array(width);
     const names = ['loss', ...this.metricNames];
     try {
       await list.call('onTrainBegin');
@@ -163,8 +173,13 @@ export class Sequential extends Graph {
         if (options.shuffle ?? true) train.shuffle(seed, epoch, order);
         else for (let i = 0; i < order.length; i++) order[i] = i;
         sums.fill(0);
-        let seen = 0;
-        for (let b = 0; b < steps && !this.stopTraining; b++) {
+        let seen = 0, first = 0;
+        if (epoch === initialEpoch && resumeSums) {
+          sums.set(resumeSums);
+          seen = resumeSeen;
+          first = resumeStep;
+        }
+        for (let b = first; b < steps && !this.stopTraining; b++) {
           const from = b * batchSize, to = Math.min(train.size, from + batchSize), rows = to - from;
           gatherRows(train.features, fw, order, from, to, engine.x);
           gatherRows(train.labels, lw, order, from, to, engine.y);
@@ -173,14 +188,18 @@ export class Sequential extends Graph {
           await engine.trainStep(rows, seed, optimizer.iterations);
           for (let i = 0; i < width; i++) sums[i] += engine.stats[i]!;
           seen += rows;
+          this.progress.step = b + 1;
+          this.progress.epochSeen = seen;
           if (list.hasBatchListeners) await list.call('onBatchEnd', b, toLogs(names, sums, seen));
         }
+        if (this.stopTraining && this.progress.step < steps) break; // stopped mid-epoch: no epoch-end logs
         const logs = toLogs(names, sums, seen);
         if (validation) {
           const v = await engine.evaluate(validation.features, validation.labels, validation.size, batchSize);
           Object.assign(logs, toLogs(names.map((n) => `val_${n}`), v, validation.size));
         }
         this.progress.epoch = epoch + 1;
+        this.progress.step = 0;
         await list.call('onEpochEnd', epoch, logs);
       }
       await list.call('onTrainEnd');
@@ -224,6 +243,14 @@ export class Sequential extends Graph {
     assertFinite(xr, 'x');
     const out = await this.withEngine(xr.rows, options, (e, bs) => e.predict(xr.data, xr.rows, bs));
     return new Tensor(out, [xr.rows, ...this.outputShape]);
+  }
+
+  /** Writes a protobuf checkpoint atomically: config, weights, optimizer state, progress, history. */
+  async save(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
+    const { toCheckpointRecord } = await import('./checkpointing.js');
+    const { saveCheckpoint } = await import('@loom/checkpoint');
+    await saveCheckpoint(path, toCheckpointRecord(this));
   }
 
   /** Prints Keras's summary table (and returns it). */

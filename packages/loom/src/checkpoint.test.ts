@@ -1,0 +1,127 @@
+import { mkdtempSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SGD, Adam } from '@loom/optimizers';
+import { Callback } from './callbacks.js';
+import { ModelCheckpoint, inspectCheckpoint, latestCheckpoint, loadModel } from './checkpointing.js';
+import type { Sequential } from './model.js';
+import { mlp, mnistSubset } from './test-helpers.js';
+
+let data: Awaited<ReturnType<typeof mnistSubset>>;
+const dir = mkdtempSync(join(tmpdir(), 'loom-ckpt-'));
+beforeAll(async () => {
+  data = await mnistSubset(600, 200);
+});
+
+type Variant = { name: string; optimizer: () => SGD | Adam; dropout: number };
+const variants: Variant[] = [
+  { name: 'Adam', optimizer: () => new Adam({ learningRate: 2e-3 }), dropout: 0 },
+  { name: 'SGD with momentum', optimizer: () => new SGD({ learningRate: 0.05, momentum: 0.9 }), dropout: 0 },
+  { name: 'Adam with dropout', optimizer: () => new Adam(), dropout: 0.3 },
+];
+
+function fresh(v: Variant): Sequential {
+  const model = mlp({ hidden: [32, 16], dropout: v.dropout, seed: 2 });
+  model.compile({ loss: 'categorical_crossentropy', optimizer: v.optimizer(), metrics: ['accuracy'] });
+  return model;
+}
+
+const fitOptions = { batchSize: 50, workers: 2, seed: 9, verbose: 0 as const, validationSplit: 0.2 };
+
+describe('checkpoints', () => {
+  it('a saved and loaded model predicts identical bits', async () => {
+    const model = fresh(variants[0]!);
+    await model.fit(data.x, data.y, { ...fitOptions, epochs: 1 });
+    const path = join(dir, 'predict.loom');
+    await model.save(path);
+    const again = await loadModel(path);
+    expect((await again.predict(data.testX)).data).toEqual((await model.predict(data.testX)).data);
+    expect(again.getConfig()).toEqual(model.getConfig());
+  });
+
+  for (const v of variants) {
+    it(`resume is exact: 3 epochs straight = 2 epochs, save, load, 1 more (${v.name})`, async () => {
+      const straight = fresh(v);
+      const h = await straight.fit(data.x, data.y, { ...fitOptions, epochs: 3 });
+
+      const first = fresh(v);
+      await first.fit(data.x, data.y, { ...fitOptions, epochs: 2 });
+      const path = join(dir, `resume-${v.name}.loom`);
+      await first.save(path);
+      const resumed = await loadModel(path);
+      expect(resumed.progress.epoch).toBe(2);
+      const h2 = await resumed.fit(data.x, data.y, { ...fitOptions, epochs: 3, initialEpoch: 2 });
+
+      expect(resumed.params).toEqual(straight.params);
+      expect(resumed.optimizer!.iterations).toBe(straight.optimizer!.iterations);
+      expect(h2.epoch).toEqual([0, 1, 2]);
+      expect(h2.history).toEqual(h.history);
+    });
+  }
+
+  it('resumes exactly from a checkpoint written on interrupt in the middle of an epoch', async () => {
+    const v = variants[2]!;
+    const straight = fresh(v);
+    await straight.fit(data.x, data.y, { ...fitOptions, epochs: 2 });
+
+    const model = fresh(v);
+    const ckpt = new ModelCheckpoint({ filepath: join(dir, 'int-{epoch}.loom') });
+    class InterruptAt extends Callback {
+      override onBatchEnd(batch: number) {
+        if (batch === 3 && this.model.progress.epoch === 1) process.emit('SIGINT', 'SIGINT');
+      }
+    }
+    await model.fit(data.x, data.y, { ...fitOptions, epochs: 2, callbacks: [ckpt, new InterruptAt()] });
+    expect(ckpt.interrupted).toBe('SIGINT');
+    expect(model.progress).toMatchObject({ epoch: 1, step: 4 });
+    const resumed = await loadModel(ckpt.lastSaved!);
+    await resumed.fit(data.x, data.y, { ...fitOptions, epochs: 2, initialEpoch: resumed.progress.epoch });
+    expect(resumed.params).toEqual(straight.params);
+    expect(resumed.trainingHistory.history).toEqual(straight.trainingHistory.history);
+  });
+
+  it('a checkpoint saved with 2 workers continues with 1', async () => {
+    const model = fresh(variants[0]!);
+    await model.fit(data.x, data.y, { ...fitOptions, epochs: 1 });
+    const path = join(dir, 'w2.loom');
+    await model.save(path);
+    const resumed = await loadModel(path);
+    const h = await resumed.fit(data.x, data.y, { ...fitOptions, workers: 1, epochs: 2, initialEpoch: 1 });
+    expect(h.epoch).toEqual([0, 1]);
+  });
+
+  it('ModelCheckpoint saves every epoch, keeps the last K, and the latest is found', async () => {
+    const sub = mkdtempSync(join(tmpdir(), 'loom-mc-'));
+    const model = fresh(variants[1]!);
+    await model.fit(data.x, data.y, { ...fitOptions, epochs: 4, callbacks: [new ModelCheckpoint({ filepath: join(sub, 'ckpt-{epoch}.loom'), keep: 2 })] });
+    expect(readdirSync(sub).sort()).toEqual(['ckpt-3.loom', 'ckpt-4.loom']);
+    expect(await latestCheckpoint(sub)).toBe(join(sub, 'ckpt-4.loom'));
+    const text = await inspectCheckpoint(join(sub, 'ckpt-4.loom'));
+    expect(text).toMatch(/Dense/);
+    expect(text).toMatch(/sgd/i);
+  });
+
+  it('loading refuses weights that do not fit, and damaged files, with distinct errors', async () => {
+    const model = fresh(variants[0]!);
+    model.build();
+    const path = join(dir, 'good.loom');
+    await model.save(path);
+    const { loadCheckpoint, saveCheckpoint } = await import('@loom/checkpoint');
+    const rec = await loadCheckpoint(path);
+    rec.weights[0]!.shape = [392, 64];
+    const badShape = join(dir, 'bad-shape.loom');
+    await saveCheckpoint(badShape, rec);
+    await expect(loadModel(badShape)).rejects.toThrow(/weight .*kernel has shape \[392, 64\], the model needs \[784, 32\]/);
+    await expect(loadModel(join(dir, 'missing.loom'))).rejects.toThrow(/missing|not found|no such/i);
+    const bytes = readFileSync(path);
+    const truncated = join(dir, 'truncated.loom');
+    writeFileSync(truncated, bytes.subarray(0, bytes.length >> 1));
+    await expect(loadModel(truncated)).rejects.toThrow(/truncated/);
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 5] ^= 0xff;
+    const corrupted = join(dir, 'corrupted.loom');
+    writeFileSync(corrupted, flipped);
+    await expect(loadModel(corrupted)).rejects.toThrow(/checksum|corrupted/);
+  });
+});

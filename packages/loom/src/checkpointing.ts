@@ -1,0 +1,196 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  CheckpointError, findLatestCheckpoint, loadCheckpoint, saveCheckpoint, saveCheckpointSync, summarizeCheckpoint,
+  type CheckpointRecord,
+} from '@loom/checkpoint';
+import { optimizerFromConfig } from '@loom/optimizers';
+import { deserializeLayer } from '@loom/layers';
+import { getGlobalRandom, setSeed, formatShape } from '@loom/tensor';
+import { Callback, History, type Logs } from './callbacks.js';
+import { Sequential } from './model.js';
+
+/**
+ * Model ⇄ checkpoint record. The record holds everything an exact resume needs: layer configs,
+ * weights by name, the optimizer's config, step count and slots, the fit seed, how far the run
+ * got (epoch, and batch within it with the epoch's running sums), and the History.
+ */
+export function toCheckpointRecord(model: Sequential): CheckpointRecord {
+  const weights = model.slots.map((s) => ({ name: s.name, shape: s.shape, data: model.params.slice(s.offset, s.offset + s.size) }));
+  const rec: CheckpointRecord = {
+    model: {
+      className: 'Sequential',
+      layers: model.getConfig().layers,
+      compile: model.compiled ? { loss: model.loss, metrics: model.metricNames, name: model.name, inputShape: model.inputShape } : { name: model.name, inputShape: model.inputShape },
+    },
+    weights,
+  };
+  const opt = model.optimizer;
+  if (opt) {
+    rec.optimizer = {
+      name: opt.name,
+      config: opt.getConfig(),
+      iterations: opt.iterations,
+      slots: opt.built ? opt.slotNames.map((name, k) => ({ name, values: opt.slots.map((perParam) => perParam[k]!.slice()) })) : [],
+    };
+  }
+  const p = model.progress;
+  rec.progress = { epoch: p.epoch, step: p.step, seed: p.seed >>> 0, rngState: getGlobalRandom().getState(), globalStep: opt?.iterations ?? 0 };
+  rec.history = { epochs: [...model.trainingHistory.epoch], metrics: { ...model.trainingHistory.history } };
+  if (p.step > 0) rec.metadata = { epochSums: JSON.stringify(Array.from(p.epochSums)), epochSeen: String(p.epochSeen) };
+  return rec;
+}
+
+/** Rebuilds a model from a record: layers, weights (strictly matched by name and shape), compile state, optimizer, progress. */
+export function fromCheckpointRecord(rec: CheckpointRecord, source = 'checkpoint'): Sequential {
+  if (rec.model.className !== 'Sequential') {
+    throw new CheckpointError('invalid', `${source}: model class '${rec.model.className}' is not Sequential`, { path: source });
+  }
+  const compile = (rec.model.compile ?? {}) as { loss?: string; metrics?: string[]; name?: string; inputShape?: number[] };
+  const model = new Sequential(rec.model.layers.map((l) => deserializeLayer(l as never)), { name: compile.name });
+  model.build(compile.inputShape, { initialize: false });
+  const byName = new Map(rec.weights.map((w) => [w.name, w]));
+  const missing = model.slots.filter((s) => !byName.has(s.name)).map((s) => s.name);
+  const expected = new Set(model.slots.map((s) => s.name));
+  const unexpected = rec.weights.filter((w) => !expected.has(w.name)).map((w) => w.name);
+  if (missing.length || unexpected.length) {
+    throw new CheckpointError('invalid', `${source}: weights do not fit the model: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`, { path: source });
+  }
+  for (const s of model.slots) {
+    const w = byName.get(s.name)!;
+    if (w.shape.join() !== s.shape.join()) {
+      throw new CheckpointError('invalid', `${source}: weight ${s.name} has shape ${formatShape(w.shape)}, the model needs ${formatShape(s.shape)}`, { path: source });
+    }
+    model.params.set(w.data, s.offset);
+  }
+  if (compile.loss) {
+    const optimizer = rec.optimizer ? optimizerFromConfig(rec.optimizer.name, rec.optimizer.config) : undefined;
+    model.compile({ loss: compile.loss, metrics: compile.metrics ?? [], optimizer });
+    if (rec.optimizer && optimizer) {
+      if (rec.optimizer.slots.length > 0) {
+        optimizer.build([model.countParams()]);
+        optimizer.setState({ iterations: rec.optimizer.iterations, slots: rec.optimizer.slots });
+      } else optimizer.iterations = rec.optimizer.iterations;
+    }
+  }
+  if (rec.progress) {
+    const sums = rec.metadata?.epochSums ? Float64Array.from(JSON.parse(rec.metadata.epochSums) as number[]) : new Float64Array(0);
+    model.progress = { epoch: rec.progress.epoch, step: rec.progress.step, seed: rec.progress.seed, epochSums: sums, epochSeen: Number(rec.metadata?.epochSeen ?? 0) };
+    getGlobalRandom().setState(rec.progress.rngState);
+  }
+  if (rec.history) {
+    const h = new History();
+    h.epoch = [...rec.history.epochs];
+    for (const [k, v] of Object.entries(rec.history.metrics)) h.history[k] = [...v];
+    model.trainingHistory = h;
+  }
+  return model;
+}
+
+/** Loads a model saved by `model.save` (or a ModelCheckpoint): ready to predict, evaluate or resume. */
+export async function loadModel(path: string): Promise<Sequential> {
+  return fromCheckpointRecord(await loadCheckpoint(path), path);
+}
+
+/** The `loom inspect` text: layers, parameter counts, optimizer, progress, last metrics. */
+export async function inspectCheckpoint(path: string): Promise<string> {
+  return summarizeCheckpoint(await loadCheckpoint(path));
+}
+
+/** The newest checkpoint in a folder (by the numbers in its name), or undefined. */
+export async function latestCheckpoint(dir: string, pattern?: string): Promise<string | undefined> {
+  return findLatestCheckpoint(dir, pattern);
+}
+
+export interface ModelCheckpointOptions {
+  /** Path pattern; `{epoch}` is the 1-based epoch just finished (Keras), `{step}` the global step. */
+  filepath: string;
+  /** 'epoch' (default) or a number of batches between saves. */
+  saveFreq?: 'epoch' | number;
+  /** Keep only the newest K files this callback wrote (default: keep all). */
+  keep?: number;
+  /** On SIGINT/SIGTERM during fit: stop after the current batch and save (default true). */
+  saveOnInterrupt?: boolean;
+}
+
+/**
+ * Saves the model during `fit`, every epoch or every N batches, atomically (a crash never
+ * damages the previous file). With `saveOnInterrupt`, Ctrl-C ends fit after the current batch
+ * with a final checkpoint; `interrupted` then names the signal.
+ */
+export class ModelCheckpoint extends Callback {
+  readonly filepath: string;
+  readonly saveFreq: 'epoch' | number;
+  readonly keep: number;
+  readonly saveOnInterrupt: boolean;
+  interrupted: NodeJS.Signals | null = null;
+  lastSaved: string | null = null;
+  private readonly written: string[] = [];
+  private batchesSinceSave = 0;
+  private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.interrupted = signal;
+    this.model.stopTraining = true;
+  };
+
+  constructor(options: ModelCheckpointOptions) {
+    super();
+    if (!options || typeof options.filepath !== 'string' || options.filepath === '') {
+      throw new TypeError('ModelCheckpoint: filepath must be a non-empty string such as "ckpt-{epoch}.loom"');
+    }
+    this.filepath = options.filepath;
+    this.saveFreq = options.saveFreq ?? 'epoch';
+    if (this.saveFreq !== 'epoch' && !(Number.isInteger(this.saveFreq) && this.saveFreq > 0)) {
+      throw new RangeError(`ModelCheckpoint: saveFreq must be 'epoch' or a positive integer, got ${String(this.saveFreq)}`);
+    }
+    this.keep = options.keep ?? Number.POSITIVE_INFINITY;
+    this.saveOnInterrupt = options.saveOnInterrupt ?? true;
+  }
+
+  pathFor(epoch: number, step: number): string {
+    return this.filepath.replace(/\{epoch(?::0?(\d+)d)?\}/g, (_m, w: string | undefined) => String(epoch).padStart(Number(w ?? 0), '0'))
+      .replace(/\{step\}/g, String(step));
+  }
+
+  override onTrainBegin(): void {
+    this.interrupted = null;
+    mkdirSync(dirname(this.filepath) || '.', { recursive: true });
+    if (this.saveOnInterrupt) {
+      process.on('SIGINT', this.onSignal);
+      process.on('SIGTERM', this.onSignal);
+    }
+  }
+
+  override async onBatchEnd(): Promise<void> {
+    if (this.saveFreq === 'epoch' || ++this.batchesSinceSave < this.saveFreq) return;
+    this.batchesSinceSave = 0;
+    await this.save();
+  }
+
+  override async onEpochEnd(_epoch: number, _logs?: Logs): Promise<void> {
+    if (this.saveFreq === 'epoch' || this.interrupted) await this.save();
+  }
+
+  override async onTrainEnd(): Promise<void> {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    // Interrupted mid-epoch: the epoch-end save did not run; save where we stopped.
+    if (this.interrupted && this.model.progress.step > 0) await this.save();
+  }
+
+  /** Writes the model now; returns the path. */
+  async save(): Promise<string> {
+    const path = this.pathFor(this.model.progress.epoch, this.model.optimizer?.iterations ?? 0);
+    await saveCheckpoint(path, toCheckpointRecord(this.model));
+    this.lastSaved = path;
+    if (!this.written.includes(path)) this.written.push(path);
+    while (this.written.length > this.keep) rmSync(this.written.shift()!, { force: true });
+    return path;
+  }
+}
+
+/** Synchronous save, for places that cannot await (an exit handler). */
+export function saveModelSync(model: Sequential, path: string): void {
+  saveCheckpointSync(path, toCheckpointRecord(model));
+}
+
+export { CheckpointError };

@@ -1,0 +1,153 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tensor, type Tensor } from '@loom/tensor';
+import { layers } from '@loom/layers';
+import { Adam } from '@loom/optimizers';
+import { Callback, EarlyStopping, type Logs } from './callbacks.js';
+import { Sequential } from './model.js';
+import { maxAbsDiff, mlp, mnistSubset } from './test-helpers.js';
+
+let data: Awaited<ReturnType<typeof mnistSubset>>;
+beforeAll(async () => {
+  data = await mnistSubset(2000);
+});
+
+describe('the classic tutorial on a subset of the real MNIST', () => {
+  it('784-500-500-10 relu/softmax, Adam, batch 100, 2 epochs: learns', async () => {
+    const model = mlp();
+    model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    const history = await model.fit(data.x, data.y, { batchSize: 100, epochs: 2, workers: 2, seed: 1, verbose: 0, validationSplit: 0.1 });
+    expect(history.epoch).toEqual([0, 1]);
+    expect(history.history.loss![1]!).toBeLessThan(history.history.loss![0]!);
+    expect(history.history.val_accuracy).toHaveLength(2);
+    const [loss, acc] = await model.evaluate(data.testX, data.testY);
+    expect(loss).toBeLessThan(0.6);
+    expect(acc).toBeGreaterThan(0.8); // 1,800 training samples; the full-data figure is in bench/
+    const probs = await model.predict(data.testX);
+    expect(probs.shape).toEqual([1000, 10]);
+    let s = 0;
+    for (let j = 0; j < 10; j++) s += probs.data[j]!;
+    expect(s).toBeCloseTo(1, 5);
+  });
+
+  it('sparse labels and the typed optimizer form train too', async () => {
+    const model = mlp({ hidden: [32] });
+    model.compile({ loss: 'sparse_categorical_crossentropy', optimizer: new Adam({ learningRate: 3e-3 }), metrics: ['accuracy'] });
+    const h = await model.fit(data.x, data.labels, { batchSize: 50, epochs: 2, workers: 1, seed: 3, verbose: 0 });
+    expect(h.history.accuracy![1]!).toBeGreaterThan(0.8);
+  });
+});
+
+describe('data parallelism through fit', () => {
+  async function weightsAfter(workers: number, dropout = 0.2): Promise<Float32Array> {
+    const model = mlp({ hidden: [64, 32], dropout });
+    model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    await model.fit(data.x.reshape([-1, 784]), data.y, { batchSize: 64, epochs: 1, workers, seed: 5, verbose: 0 });
+    return model.params.slice();
+  }
+
+  it('1, 2 and 3 workers end an epoch with the same weights within float32 rounding', async () => {
+    const one = await weightsAfter(1);
+    const two = await weightsAfter(2);
+    const three = await weightsAfter(3);
+    expect(maxAbsDiff(one, two)).toBeLessThan(2e-4);
+    expect(maxAbsDiff(one, three)).toBeLessThan(2e-4);
+  });
+
+  it('the same seed and worker count give identical bits', async () => {
+    expect(await weightsAfter(2)).toEqual(await weightsAfter(2));
+  });
+});
+
+describe('callbacks', () => {
+  it('are called in Keras order with logs', async () => {
+    const events: string[] = [];
+    class Recorder extends Callback {
+      override onTrainBegin() { events.push('trainBegin'); }
+      override onEpochBegin(e: number) { events.push(`epochBegin${e}`); }
+      override onBatchEnd(b: number, logs?: Logs) { if (b === 0) events.push(`batchEnd0:${typeof logs?.loss}`); }
+      override onEpochEnd(e: number, logs?: Logs) { events.push(`epochEnd${e}:${Object.keys(logs ?? {}).join(',')}`); }
+      override onTrainEnd() { events.push('trainEnd'); }
+    }
+    const model = mlp({ hidden: [8] });
+    model.compile({ loss: 'categorical_crossentropy', optimizer: 'sgd', metrics: ['accuracy'] });
+    await model.fit(data.x, data.y, { batchSize: 500, epochs: 2, workers: 1, verbose: 0, callbacks: [new Recorder(), { onEpochEnd: () => { events.push('lambda'); } }], validationSplit: 0.2 });
+    expect(events).toEqual([
+      'trainBegin', 'epochBegin0', 'batchEnd0:number', 'epochEnd0:loss,accuracy,val_loss,val_accuracy', 'lambda',
+      'epochBegin1', 'batchEnd0:number', 'epochEnd1:loss,accuracy,val_loss,val_accuracy', 'lambda', 'trainEnd',
+    ]);
+  });
+
+  it('EarlyStopping ends training when the monitored value stops improving', async () => {
+    const model = mlp({ hidden: [8] });
+    model.compile({ loss: 'categorical_crossentropy', optimizer: new Adam({ learningRate: 0 }) });
+    const stop = new EarlyStopping({ monitor: 'loss', patience: 1 });
+    const h = await model.fit(data.x, data.y, { batchSize: 1000, epochs: 10, workers: 1, verbose: 0, callbacks: [stop], shuffle: false });
+    expect(h.epoch.length).toBeLessThan(10);
+    expect(stop.stoppedEpoch).toBeGreaterThan(0);
+  });
+});
+
+describe('the model API', () => {
+  it('getWeights/setWeights round trip, summary, nested-array input', async () => {
+    const model = new Sequential([layers.dense({ units: 2, inputShape: [3], activation: 'linear' })]);
+    model.compile({ loss: 'mse', optimizer: 'sgd' });
+    model.build();
+    model.setWeights([tensor([[1, 0], [0, 1], [1, 1]]), tensor([0, 1])]);
+    const y = await model.predict([[1, 2, 3]]);
+    expect(Array.from(y.data)).toEqual([4, 6]);
+    expect(model.getWeights()[0]!.toArray()).toEqual([[1, 0], [0, 1], [1, 1]]);
+    const lines: string[] = [];
+    model.summary((l) => lines.push(l));
+    expect(lines[0]).toMatch(/Total params: 8/);
+    const [mse] = await model.evaluate([[1, 2, 3]], [[4, 6]]);
+    expect(mse).toBe(0);
+  });
+});
+
+describe('bad input is refused before any training step', () => {
+  let model: Sequential;
+  let before: Float32Array;
+  const x = (): Tensor => data.x;
+  beforeAll(() => {
+    model = mlp({ hidden: [4] });
+    model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    model.build();
+    before = model.params.slice();
+  });
+
+  const cases: [string, () => Promise<unknown>, RegExp][] = [
+    ['fit before compile', () => mlp({ hidden: [4] }).fit(data.x, data.y), /fit before compile/],
+    ['rows differ', () => model.fit(x(), data.y.reshape([-1]).data.subarray(0, 10 * 1999)), /x has 2000 samples but y has 1999/],
+    ['feature width', () => model.fit(tensor([[1, 2, 3]]), tensor([[0, 1, 0, 0, 0, 0, 0, 0, 0, 0]])), /x: each sample has 3 features.*input shape is \[784\]/],
+    ['label width', () => model.fit(x(), data.labels), /y: each label has 1 values.*outputs 10.*toCategorical/],
+    ['batchSize 0', () => model.fit(x(), data.y, { batchSize: 0 }), /batchSize must be a positive integer, got 0/],
+    ['batchSize 2.5', () => model.fit(x(), data.y, { batchSize: 2.5 }), /batchSize must be a positive integer, got 2.5/],
+    ['epochs -1', () => model.fit(x(), data.y, { epochs: -1 }), /epochs must be a positive integer, got -1/],
+    ['validationSplit 1', () => model.fit(x(), data.y, { validationSplit: 1 }), /validationSplit must be a number in \[0, 1\), got 1/],
+    ['workers 0', () => model.fit(x(), data.y, { workers: 0 }), /workers must be a positive integer, got 0/],
+    ['NaN in x', () => { const bad = x().clone(); bad.data[785] = NaN; return model.fit(bad, data.y); }, /x.*NaN.*index 785|x.*index 785.*NaN/],
+    ['Infinity in y', () => { const bad = data.y.clone(); bad.data[3] = Infinity; return model.fit(x(), bad); }, /y.*Infinity|y.*index 3/],
+  ];
+  for (const [name, run, message] of cases) {
+    it(name, async () => {
+      await expect(run()).rejects.toThrow(message);
+      expect(model.params).toEqual(before);
+    });
+  }
+
+  it('unknown names list the known ones', () => {
+    const m = mlp({ hidden: [4] });
+    expect(() => m.compile({ loss: 'hinge' })).toThrow(/Unknown loss 'hinge'. Known: categorical_crossentropy/);
+    expect(() => m.compile({ loss: 'mse', optimizer: 'adamw' })).toThrow(/adamw.*adam/i);
+    expect(() => m.compile({ loss: 'mse', metrics: ['f1'] })).toThrow(/Unknown metric 'f1'. Known: accuracy/);
+    expect(() => layers.dense({ units: 2, activation: 'gelu' })).toThrow(/Unknown activation 'gelu'. Known: linear/);
+  });
+
+  it('a sparse label out of range', async () => {
+    const m = mlp({ hidden: [4] });
+    m.compile({ loss: 'sparse_categorical_crossentropy', optimizer: 'adam' });
+    const labels = Float32Array.from(data.labels);
+    labels[7] = 10;
+    await expect(m.fit(data.x, labels)).rejects.toThrow(/y: label 10 at index 7 is not a class index in \[0, 10\)/);
+  });
+});
