@@ -41,16 +41,26 @@ export function adamUpdate(
   const alpha = (hyper.learningRate * Math.sqrt(1 - Math.pow(beta2, t))) / (1 - Math.pow(beta1, t));
   const oneMinusBeta1 = 1 - beta1;
   const oneMinusBeta2 = 1 - beta2;
+  if (!amsgrad) {
+    // The common case gets its own loop: a branch in the body costs ~20% of this pass.
+    for (let i = from; i < to; i++) {
+      const g = grad[i]!;
+      const mi = m[i]! + (g - m[i]!) * oneMinusBeta1;
+      const vi = v[i]! + (g * g - v[i]!) * oneMinusBeta2;
+      m[i] = mi;
+      v[i] = vi;
+      param[i] = param[i]! - (mi * alpha) / (Math.sqrt(vi) + eps);
+    }
+    return;
+  }
   for (let i = from; i < to; i++) {
     const g = grad[i]!;
     const mi = m[i]! + (g - m[i]!) * oneMinusBeta1;
     let vi = v[i]! + (g * g - v[i]!) * oneMinusBeta2;
     m[i] = mi;
     v[i] = vi;
-    if (amsgrad) {
-      vi = Math.max(vHat![i]!, vi);
-      vHat![i] = vi;
-    }
+    vi = Math.max(vHat![i]!, vi);
+    vHat![i] = vi;
     param[i] = param[i]! - (mi * alpha) / (Math.sqrt(vi) + eps);
   }
 }
