@@ -24,8 +24,8 @@ export const Ctrl = {
   DONE: 9,
   /** Set to 1 when any party fails: every wait loop checks it so nobody waits forever. */
   ABORT: 10,
-  /** 1 while training (dropout active), 0 for inference passes. */
-  TRAINING: 11,
+  /** Workers that began writing parameters this step: a failed step is retryable only while it is 0. */
+  UPDATING: 11,
 } as const;
 
 export const CONTROL_LENGTH = 16;
@@ -46,7 +46,8 @@ export class AbortedError extends Error {
  * Blocks until every one of `parties` threads has arrived. The last arrival resets the count
  * and bumps the generation; the others sleep on the generation word. The count is reset BEFORE
  * the generation is bumped, so a thread released early cannot arrive at the next barrier and
- * see a stale count.
+ * see a stale count. ABORT is checked after waking as well as while waiting: a barrier that a
+ * dead peer never reaches must throw, never let the survivors go on to write parameters.
  */
 export function barrier(ctrl: Int32Array, parties: number): void {
   const gen = Atomics.load(ctrl, Ctrl.BARRIER_GEN);
@@ -54,18 +55,22 @@ export function barrier(ctrl: Int32Array, parties: number): void {
     Atomics.store(ctrl, Ctrl.BARRIER_COUNT, 0);
     Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
     Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
-    return;
+  } else {
+    while (Atomics.load(ctrl, Ctrl.BARRIER_GEN) === gen) {
+      if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+      Atomics.wait(ctrl, Ctrl.BARRIER_GEN, gen, WAIT_SLICE_MS);
+    }
   }
-  while (Atomics.load(ctrl, Ctrl.BARRIER_GEN) === gen) {
-    if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
-    Atomics.wait(ctrl, Ctrl.BARRIER_GEN, gen, WAIT_SLICE_MS);
-  }
+  if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
 }
 
-/** Marks the run as failed and wakes everyone who might be waiting. */
+/**
+ * Marks the run as failed and wakes everyone who might be waiting. It does not bump the
+ * barrier generation (that would release waiters as if everyone had arrived): waiters wake,
+ * see ABORT and throw.
+ */
 export function abortAll(ctrl: Int32Array): void {
   Atomics.store(ctrl, Ctrl.ABORT, 1);
-  Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
   Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
   Atomics.add(ctrl, Ctrl.SEQ, 1);
   Atomics.notify(ctrl, Ctrl.SEQ);

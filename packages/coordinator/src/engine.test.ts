@@ -22,11 +22,11 @@ function makeModel(dropout = false): Sequential {
 }
 
 /** Trains `epochs` passes over X in batches, like fit does, and returns the final weights. */
-async function train(workers: number, opts: { batch?: number; dropout?: boolean; optimizer?: Optimizer; fault?: FaultInjection } = {}) {
-  const { batch = 10, dropout = false, optimizer = new Adam({ learningRate: 0.01 }), fault } = opts;
+async function train(workers: number, opts: { batch?: number; dropout?: boolean; optimizer?: Optimizer; fault?: FaultInjection; retries?: number } = {}) {
+  const { batch = 10, dropout = false, optimizer = new Adam({ learningRate: 0.01 }), fault, retries = 0 } = opts;
   const model = makeModel(dropout);
   const engine: Engine = await createEngine({
-    model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault,
+    model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault, retryWorkerFaults: retries,
   });
   const losses: number[] = [];
   try {
@@ -88,6 +88,28 @@ describe('engines', () => {
 
   it('a worker that dies rejects the step', async () => {
     await expect(train(2, { fault: { worker: 0, atStep: 2, kind: 'exit' } })).rejects.toThrow(/worker 0 died/);
+  });
+
+  it('replaces a worker that throws or dies and redoes the step: the same bits as a run without the fault', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const clean = await train(2, { dropout: true });
+      const threw = await train(2, { dropout: true, retries: 2, fault: { worker: 1, atStep: 4, kind: 'throw' } });
+      const died = await train(2, { dropout: true, retries: 2, fault: { worker: 0, atStep: 7, kind: 'exit' } });
+      expect(threw.params).toEqual(clean.params);
+      expect(died.params).toEqual(clean.params);
+      expect(threw.losses).toEqual(clean.losses);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.some((w) => /worker fault at step 4: injected fault in worker 1.*retry 1 of 2/.test(w))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('gives up after the allowed retries when the fault keeps coming back', async () => {
+    await expect(train(2, { retries: 2, fault: { worker: 1, atStep: 2, kind: 'throw', persistent: true } })).rejects.toThrow(/injected fault in worker 1 at step 2/);
   });
 
   it('rejects a bad worker count', async () => {

@@ -25,6 +25,8 @@ export interface FaultInjection {
   /** The optimizer step number t at which to fail. */
   atStep: number;
   kind: 'throw' | 'exit';
+  /** Keep failing after the workers are replaced (to test giving up); default: fail once. */
+  persistent?: boolean;
 }
 
 export interface EngineOptions {
@@ -36,7 +38,9 @@ export interface EngineOptions {
   workers: number;
   maxRows: number;
   labelWidth: number;
-  /** Tests only: make a worker fail. */
+  /** How many times in a row a step is redone after a worker fault (0: fail at once). */
+  retryWorkerFaults?: number;
+  /** Tests only: make a worker fail (once). */
   faultInjection?: FaultInjection;
 }
 

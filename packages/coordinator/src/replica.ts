@@ -35,9 +35,9 @@ export class Replica {
     this.model = model ?? Sequential.fromConfig(spec.model);
     if (!this.model.built) this.model.build(spec.inputShape, { initialize: false });
     this.loss = getLoss(spec.loss);
-    this.metrics = spec.metrics.map((m) => getMetric(m, this.loss));
     this.optimizer = optimizer ?? optimizerFromConfig(spec.optimizer.name, spec.optimizer.config);
     this.inputSize = this.model.inputSize;
+    this.metrics = spec.metrics.map((m) => getMetric(m, this.loss, this.model.outputSize));
     this.labelWidth = spec.labelWidth;
     // Size every buffer for the largest batch now, not in the first step.
     for (const l of this.model.layers) l.ensureCapacity(spec.maxRows);

@@ -1,3 +1,4 @@
+import { sharedAllocator } from '@loom/tensor';
 import { CONTROL_LENGTH } from './control.js';
 
 /** The shared memory of a threaded fit: every worker maps the same buffers. */
@@ -15,7 +16,16 @@ export interface SharedBuffers {
 }
 
 export function sharedFloat32(length: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(length * 4));
+  return sharedAllocator.float32(length);
+}
+
+/** The part of the shared memory that belongs to one crew of workers (replaced after a fault). */
+export function createCrewBuffers(params: number, workers: number, statsWidth: number): Pick<SharedBuffers, 'grads' | 'control' | 'stats'> {
+  return {
+    grads: sharedFloat32(params * workers),
+    control: new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)),
+    stats: new Float64Array(new SharedArrayBuffer(workers * statsWidth * 8)),
+  };
 }
 
 export function createSharedBuffers(
@@ -23,11 +33,9 @@ export function createSharedBuffers(
 ): SharedBuffers {
   return {
     params: sharedFloat32(params),
-    grads: sharedFloat32(params * workers),
     slots: Array.from({ length: slotCount }, () => sharedFloat32(params)),
     x: sharedFloat32(maxRows * inputSize),
     y: sharedFloat32(maxRows * labelWidth),
-    control: new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)),
-    stats: new Float64Array(new SharedArrayBuffer(workers * statsWidth * 8)),
+    ...createCrewBuffers(params, workers, statsWidth),
   };
 }

@@ -5,38 +5,103 @@ import { Piscina } from 'piscina';
 import { allocFloat32 } from '@loom/tensor';
 import { partBounds } from './all-reduce.js';
 import { Command, Ctrl, abortAll } from './control.js';
-import type { Engine, EngineOptions } from './engine.js';
+import type { Engine, EngineOptions, FaultInjection } from './engine.js';
 import { specOf } from './local-engine.js';
-import { createSharedBuffers, sharedFloat32, type SharedBuffers } from './shared.js';
+import type { ReplicaSpec } from './replica.js';
+import { createCrewBuffers, createSharedBuffers, sharedFloat32, type SharedBuffers } from './shared.js';
 import { workerExecArgv, workerFilename } from './worker-path.js';
 import type { WorkerApi } from './worker.js';
 
 /**
+ * One generation of worker threads: a piscina pool running one long `serve` task per thread,
+ * and a comlink proxy per thread. Replaced whole when a worker fails and the step is retried.
+ */
+class Crew {
+  readonly pool: Piscina;
+  readonly remotes: Remote<WorkerApi>[] = [];
+  readonly serving: Promise<void>[] = [];
+  /** Rejects with the first failure of any worker; every wait races against it. */
+  readonly failure: Promise<never>;
+  failed: unknown = null;
+  training: Promise<void>[] | null = null;
+  closed = false;
+  private rejectFailure!: (e: unknown) => void;
+
+  constructor(workers: number, private readonly control: Int32Array) {
+    this.pool = new Piscina({
+      filename: workerFilename(),
+      execArgv: workerExecArgv(),
+      minThreads: workers,
+      maxThreads: workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      atomics: 'disabled',
+    });
+    this.failure = new Promise<never>((_, reject) => (this.rejectFailure = reject));
+    this.failure.catch(() => {});
+    for (let i = 0; i < workers; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const task = this.pool.run({ port: port2 }, { transferList: [port2] as never });
+      // A worker that dies (not just throws) ends its piscina task: that is how we hear of it.
+      task.catch((err) => {
+        if (!this.closed) this.fail(workerDied(i, err));
+      });
+      this.serving.push(task);
+      this.remotes.push(wrap<WorkerApi>(nodeEndpoint(port1 as never)));
+    }
+  }
+
+  fail(err: unknown): void {
+    if (this.failed === null) this.failed = err;
+    abortAll(this.control);
+    this.rejectFailure(this.failed);
+  }
+
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.failure]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    abortAll(this.control);
+    // Ask politely, but never wait on a worker that may be stuck or dead: destroy ends them all.
+    await Promise.race([Promise.allSettled(this.remotes.map((r) => r.close())), new Promise((r) => setTimeout(r, 200))]);
+    for (const r of this.remotes) r[releaseProxy]();
+    await this.pool.destroy();
+    await Promise.allSettled(this.serving);
+  }
+}
+
+/**
  * W worker threads, one replica each, over shared memory. The main thread fills the batch
  * buffers, bumps SEQ, and waits (without blocking its event loop) for DONE to reach W.
+ *
+ * A worker that throws or dies before any worker started writing parameters leaves the shared
+ * parameters and optimizer state exactly as they were before the step, so the engine replaces
+ * the crew and redoes the step, up to `retryWorkerFaults` times in a row.
  */
 export class ThreadEngine implements Engine {
   readonly workers: number;
   readonly x: Float32Array;
   readonly y: Float32Array;
   readonly stats: Float64Array;
-  private readonly buffers: SharedBuffers;
-  private readonly options: EngineOptions;
-  private readonly pool: Piscina;
-  private readonly remotes: Remote<WorkerApi>[] = [];
-  private readonly serving: Promise<void>[] = [];
-  private training: Promise<void>[] | null = null;
-  private failure: Promise<never>;
-  private failed: unknown = null;
-  private closed = false;
-  private readonly statsWidth: number;
   /** Below this many rows per worker a shard costs more in synchronisation than it saves. */
   readonly minRowsPerWorker: number;
+  private readonly buffers: SharedBuffers;
+  private readonly options: EngineOptions;
+  private readonly spec: ReplicaSpec;
+  private readonly statsWidth: number;
+  private crew: Crew;
+  private fault: FaultInjection | undefined;
+  private consecutiveFaults = 0;
+  private closed = false;
 
   private constructor(options: EngineOptions, minRowsPerWorker: number) {
     this.options = options;
     this.workers = options.workers;
     this.minRowsPerWorker = minRowsPerWorker;
+    this.fault = options.faultInjection;
     const { model, optimizer } = options;
     const p = model.countParams();
     if (!optimizer.built) optimizer.build([p]);
@@ -51,73 +116,97 @@ export class ThreadEngine implements Engine {
     this.x = this.buffers.x;
     this.y = this.buffers.y;
     this.stats = new Float64Array(this.statsWidth);
-    this.pool = new Piscina({
-      filename: workerFilename(),
-      execArgv: workerExecArgv(),
-      minThreads: this.workers,
-      maxThreads: this.workers,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      atomics: 'disabled',
-    });
-    let rejectFailure!: (e: unknown) => void;
-    this.failure = new Promise<never>((_, reject) => (rejectFailure = reject));
-    this.failure.catch(() => {});
-    const fail = (err: unknown) => {
-      if (this.failed === null) this.failed = err;
-      abortAll(this.buffers.control);
-      rejectFailure(this.failed);
-    };
-    for (let i = 0; i < this.workers; i++) {
-      const { port1, port2 } = new MessageChannel();
-      const task = this.pool.run({ port: port2 }, { transferList: [port2] as never });
-      // A worker that dies (not just throws) ends its piscina task: that is how we hear of it.
-      task.catch((err) => {
-        if (!this.closed) fail(workerDied(i, err));
-      });
-      this.serving.push(task);
-      this.remotes.push(wrap<WorkerApi>(nodeEndpoint(port1 as never)));
-    }
-    this.fail = fail;
+    this.spec = specOf(options);
+    this.crew = new Crew(this.workers, this.buffers.control);
   }
-
-  private readonly fail: (err: unknown) => void;
 
   static async create(options: EngineOptions, minRowsPerWorker = 1): Promise<ThreadEngine> {
     const engine = new ThreadEngine(options, minRowsPerWorker);
-    const spec = specOf(options);
-    await engine.race(Promise.all(engine.remotes.map((r, i) => r.configure(spec, engine.buffers, i, engine.workers, options.faultInjection))));
+    try {
+      await engine.configureCrew();
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
     return engine;
   }
 
-  /** Resolves with `p`, or rejects as soon as any worker fails. */
-  private race<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.failure]);
+  private async configureCrew(): Promise<void> {
+    const crew = this.crew, fault = this.fault;
+    await crew.race(Promise.all(crew.remotes.map((r, i) => r.configure(this.spec, this.buffers, i, this.workers, fault))));
+  }
+
+  /**
+   * Replaces every worker after a fault. Parameters, optimizer state and batch stay; the new
+   * crew gets its own control array, gradient rows and stats, so a straggler of the old crew
+   * (one still finishing a shard when it was told to stop) can never join the new crew's
+   * barriers or write into the gradients it reduces. It cannot write parameters either: that
+   * needs its own crew's barrier, which a dead peer never completes.
+   */
+  private async replaceCrew(): Promise<void> {
+    await this.crew.close();
+    const fresh = createCrewBuffers(this.options.model.countParams(), this.workers, this.statsWidth);
+    this.buffers.control = fresh.control;
+    this.buffers.grads = fresh.grads;
+    this.buffers.stats = fresh.stats;
+    const { model } = this.options;
+    model.bindParameters(this.buffers.params, fresh.grads.subarray(0, model.countParams()));
+    if (!this.fault?.persistent) this.fault = undefined; // an injected fault fires once
+    this.crew = new Crew(this.workers, fresh.control);
+    await this.configureCrew();
   }
 
   private startTraining(): void {
-    if (this.training) return;
+    const crew = this.crew;
+    if (crew.training) return;
     Atomics.store(this.buffers.control, Ctrl.COMMAND, Command.STEP);
-    this.training = this.remotes.map((r, i) =>
+    crew.training = crew.remotes.map((r, i) =>
       r.train().catch((err: unknown) => {
-        this.fail(err instanceof Error ? err : new Error(`worker ${i} failed: ${String(err)}`));
+        crew.fail(err instanceof Error ? err : new Error(`worker ${i} failed: ${String(err)}`));
       }) as Promise<void>,
     );
   }
 
   /** Ends the workers' step loops (before evaluate/predict, which use the control plane). */
   private async stopTraining(): Promise<void> {
-    if (!this.training) return;
+    const crew = this.crew;
+    if (!crew.training) return;
     const ctrl = this.buffers.control;
     Atomics.store(ctrl, Ctrl.COMMAND, Command.EXIT);
     Atomics.add(ctrl, Ctrl.SEQ, 1);
     Atomics.notify(ctrl, Ctrl.SEQ);
-    await this.race(Promise.all(this.training));
-    this.training = null;
+    await crew.race(Promise.all(crew.training));
+    crew.training = null;
   }
 
   async trainStep(rows: number, seed: number, step: number): Promise<void> {
-    if (this.failed !== null) throw this.failed;
+    const retries = this.options.retryWorkerFaults ?? 0;
+    for (;;) {
+      try {
+        await this.runStep(rows, seed, step);
+        this.consecutiveFaults = 0;
+        return;
+      } catch (err) {
+        if (this.closed || this.consecutiveFaults >= retries) throw err;
+        // Only once every old thread is gone is UPDATING final: a step is redone only if no
+        // worker began writing parameters.
+        const ctrl = this.buffers.control;
+        await this.crew.close();
+        if (Atomics.load(ctrl, Ctrl.UPDATING) !== 0) throw err;
+        this.consecutiveFaults++;
+        const t = this.options.optimizer.iterations + 1;
+        process.emitWarning(
+          `worker fault at step ${t}: ${err instanceof Error ? err.message : String(err)}; replacing the workers and redoing the step (retry ${this.consecutiveFaults} of ${retries})`,
+          { code: 'LOOM_WORKER_FAULT' },
+        );
+        await this.replaceCrew();
+      }
+    }
+  }
+
+  private async runStep(rows: number, seed: number, step: number): Promise<void> {
+    const crew = this.crew;
+    if (crew.failed !== null) throw crew.failed;
     this.startTraining();
     const ctrl = this.buffers.control;
     const t = this.options.optimizer.iterations + 1;
@@ -129,17 +218,18 @@ export class ThreadEngine implements Engine {
     ctrl[Ctrl.SEED] = seed | 0;
     ctrl[Ctrl.COMMAND] = Command.STEP;
     Atomics.store(ctrl, Ctrl.DONE, 0);
+    Atomics.store(ctrl, Ctrl.UPDATING, 0);
     // The fields above are published by this sequentially consistent bump of SEQ.
     Atomics.add(ctrl, Ctrl.SEQ, 1);
     Atomics.notify(ctrl, Ctrl.SEQ);
     for (;;) {
       const done = Atomics.load(ctrl, Ctrl.DONE);
       if (done >= this.workers) break;
-      if (this.failed !== null) throw this.failed;
+      if (crew.failed !== null) throw crew.failed;
       const w = Atomics.waitAsync(ctrl, Ctrl.DONE, done, 1000);
-      if (w.async) await this.race(w.value);
+      if (w.async) await crew.race(w.value);
     }
-    if (this.failed !== null) throw this.failed;
+    if (crew.failed !== null) throw crew.failed;
     this.options.optimizer.iterations = t;
     const s = this.buffers.stats, out = this.stats, width = this.statsWidth;
     out.fill(0);
@@ -155,8 +245,9 @@ export class ThreadEngine implements Engine {
 
   async evaluate(x: Float32Array, y: Float32Array, n: number, batchSize: number): Promise<Float64Array> {
     await this.stopTraining();
+    const crew = this.crew;
     const xs = this.toShared(x), ys = this.toShared(y);
-    const parts = await this.race(Promise.all(this.remotes.map((r, i) => {
+    const parts = await crew.race(Promise.all(crew.remotes.map((r, i) => {
       const [from, to] = partBounds(n, this.workers, i);
       return r.evaluate(xs, ys, from, to, batchSize);
     })));
@@ -167,10 +258,11 @@ export class ThreadEngine implements Engine {
 
   async predict(x: Float32Array, n: number, batchSize: number): Promise<Float32Array> {
     await this.stopTraining();
+    const crew = this.crew;
     const xs = this.toShared(x);
     const outSize = this.options.model.outputSize;
     const shared = sharedFloat32(n * outSize);
-    await this.race(Promise.all(this.remotes.map((r, i) => {
+    await crew.race(Promise.all(crew.remotes.map((r, i) => {
       const [from, to] = partBounds(n, this.workers, i);
       return r.predict(xs, shared, from, to, batchSize);
     })));
@@ -182,15 +274,7 @@ export class ThreadEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    abortAll(this.buffers.control);
-    // Ask politely, but never wait on a worker that may be stuck or dead: destroy ends them all.
-    await Promise.race([
-      Promise.allSettled(this.remotes.map((r) => r.close())),
-      new Promise((resolve) => setTimeout(resolve, 200)),
-    ]);
-    for (const r of this.remotes) r[releaseProxy]();
-    await this.pool.destroy();
-    await Promise.allSettled(this.serving);
+    await this.crew.close();
   }
 }
 

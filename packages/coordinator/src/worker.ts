@@ -2,7 +2,7 @@ import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
 import { reduceChunk, partBounds } from './all-reduce.js';
-import { Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './control.js';
+import { AbortedError, Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './control.js';
 import type { FaultInjection } from './engine.js';
 import { Replica, type ReplicaSpec } from './replica.js';
 import type { SharedBuffers } from './shared.js';
@@ -74,10 +74,13 @@ export default function serve({ port }: ServeTask): Promise<void> {
             }
             // Every gradient row must be complete before anyone sums a chunk.
             barrier(ctrl, workers);
+            Atomics.add(ctrl, Ctrl.UPDATING, 1);
             reduceChunk(b.grads, p, active, from, to);
             opt.updateRange(b.params, b.grads, slots, from, to, t);
           } catch (err) {
             abortAll(ctrl);
+            // A peer's failure is reported by that peer; ending quietly keeps its error the one fit sees.
+            if (err instanceof AbortedError) return;
             throw err;
           }
           // The update above is complete before DONE is incremented (Atomics.add is a full

@@ -42,7 +42,7 @@ export abstract class Layer {
   protected capacity = 0;
 
   constructor(config: LayerConfig = {}) {
-    this.name = config.name ?? `${this.constructor.name.toLowerCase()}_${++nameCounter}`;
+    this.name = config?.name ?? `${this.constructor.name.toLowerCase()}_${++nameCounter}`;
   }
 
   get built(): boolean {
@@ -104,8 +104,8 @@ export abstract class Layer {
   /** Grows the layer's buffers to hold `rows` samples; a no-op once large enough. */
   ensureCapacity(rows: number): void {
     if (rows <= this.capacity) return;
-    this.capacity = Math.max(rows, this.capacity * 2 > rows ? this.capacity : rows);
-    this.allocate(this.capacity);
+    this.capacity = rows;
+    this.allocate(rows);
   }
 
   /** Allocates the layer's per-row buffers for `rows` samples. */

@@ -163,11 +163,13 @@ describe('dropout', () => {
 });
 
 describe('metrics', () => {
-  it('accuracy follows the loss, as in Keras', () => {
+  it('accuracy follows the shapes, as in Keras 3', () => {
     const pred = new Float32Array([0.1, 0.9, 0.8, 0.2]);
     expect(getMetric('accuracy', getLoss('categorical_crossentropy')).compute(pred, new Float32Array([0, 1, 0, 1]), 2, 2)).toBe(1);
     expect(getMetric('accuracy', getLoss('sparse_categorical_crossentropy')).compute(pred, new Float32Array([1, 0]), 2, 2)).toBe(2);
-    expect(getMetric('accuracy', getLoss('binary_crossentropy')).compute(pred, new Float32Array([0, 1, 1, 1]), 2, 2)).toBe(1.5);
+    expect(getMetric('accuracy', getLoss('binary_crossentropy'), 1).compute(pred, new Float32Array([0, 1, 1, 0]), 4, 1)).toBe(4);
+    // Keras 3: with several outputs, accuracy is categorical whatever the loss.
+    expect(getMetric('accuracy', getLoss('binary_crossentropy'), 2).compute(pred, new Float32Array([0, 1, 1, 0]), 2, 2)).toBe(2);
     expect(getMetric('mae', getLoss('mse')).compute(new Float32Array([1, 3]), new Float32Array([0, 0]), 1, 2)).toBe(2);
   });
 });

@@ -3,9 +3,9 @@ import { getLoss, lossNames, type LossKernel } from './losses.js';
 
 /**
  * Metrics return a SUM over rows (shards add up; the trainer divides by the sample count).
- * `accuracy` picks its variant from the loss, as Keras does: categorical for
- * categorical_crossentropy, sparse for sparse_categorical_crossentropy, binary for
- * binary_crossentropy, and for regression losses the binary variant (threshold 0.5).
+ * `accuracy` picks its variant from the shapes, as Keras 3 does: binary (threshold 0.5) when the
+ * model has one output, sparse when labels are class indices (one per sample, several
+ * outputs), categorical (argmax against argmax) otherwise.
  */
 export interface MetricKernel {
   readonly name: string;
@@ -49,12 +49,12 @@ function lossMetric(loss: LossKernel, name: string): MetricKernel {
 
 export const metricNames: readonly string[] = Object.freeze(['accuracy', 'acc', ...lossNames]);
 
-/** Resolves a metric name for a model compiled with `loss`. */
-export function getMetric(name: string, loss: LossKernel): MetricKernel {
+/** Resolves a metric name for a model compiled with `loss` whose output has `outputWidth` values. */
+export function getMetric(name: string, loss: LossKernel, outputWidth = 2): MetricKernel {
   if (name === 'accuracy' || name === 'acc') {
-    if (loss.name === 'categorical_crossentropy') return categoricalAccuracy;
-    if (loss.name === 'sparse_categorical_crossentropy') return sparseAccuracy;
-    return binaryAccuracy;
+    if (outputWidth === 1) return binaryAccuracy;
+    if (loss.labelWidth(outputWidth) === 1) return sparseAccuracy;
+    return categoricalAccuracy;
   }
   if (typeof name === 'string' && lossNames.includes(name)) return lossMetric(getLoss(name), name);
   throw new Error(`Unknown metric '${String(name)}'. Known: ${metricNames.join(', ')}`);

@@ -231,7 +231,13 @@ export class Sequential {
     for (let m = 0; m < metrics.length; m++) stats[statsOffset + 1 + m] += metrics[m]!.compute(out, labels, rows, cols);
   }
 
+  /** Builds on first use when the first layer declares its inputShape, as Keras does. */
   private checkBuilt(): void {
-    if (!this.isBuilt) throw new Error(`${this.name} is not built yet: give the first layer an inputShape, or call build()`);
+    if (this.isBuilt) return;
+    if (this.declaredInputShape && this.layers.length > 0) {
+      this.build();
+      return;
+    }
+    throw new Error(`${this.name} is not built yet: give the first layer an inputShape, or call build(inputShape)`);
   }
 }

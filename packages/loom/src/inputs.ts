@@ -12,12 +12,15 @@ export interface Rows {
 }
 
 /**
- * Converts features to flat rows. A flat array (Float32Array or numbers) is cut into samples of
+ * Converts features (`part` 'x') or labels ('y') to flat rows. A flat array (Float32Array or numbers) is cut into samples of
  * `sampleSize` (the model's input size, when known); nested arrays and tensors keep their shape.
  */
-export function toRows(value: unknown, argName: string, sampleSize?: number): Rows {
+export function toRows(value: unknown, argName: string, part: 'x' | 'y', sampleSize?: number): Rows {
   let t: Tensor;
-  if (value instanceof Dataset) t = argName === 'y' ? value.y! : value.x;
+  if (value instanceof Dataset) {
+    if (part === 'y' && !value.y) throw new TypeError(`${argName}: the Dataset has no labels`);
+    t = part === 'y' ? value.y! : value.x;
+  }
   else if (value instanceof Tensor) t = value;
   else if (value instanceof Float32Array || (ArrayBuffer.isView(value) && !(value instanceof DataView)) || (Array.isArray(value) && !Array.isArray(value[0]))) {
     const arr = value as ArrayLike<number>;

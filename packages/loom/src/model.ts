@@ -95,8 +95,8 @@ export class Sequential extends Graph {
 
   /** Converts and checks x and y against the model and loss; builds the model from x if needed. */
   private prepare(x: InputData, y: InputData, argX = 'x', argY = 'y'): { x: Rows; y: Rows } {
-    const xr = toRows(x, argX, this.built ? this.inputSize : this.declaredInputShape?.reduce((p, d) => p * d, 1));
-    const yr = toRows(y instanceof Dataset ? y : y ?? (x instanceof Dataset ? x : undefined), argY, undefined);
+    const xr = toRows(x, argX, 'x', this.built ? this.inputSize : this.declaredInputShape?.reduce((p, d) => p * d, 1));
+    const yr = toRows(y ?? (x instanceof Dataset ? x : undefined), argY, 'y');
     if (xr.rows !== yr.rows) throw new RangeError(`${argX} has ${xr.rows} samples but ${argY} has ${yr.rows}: they must match`);
     checkFeatures(xr, this.built ? this.inputShape : this.declaredInputShape, argX);
     if (!this.built) this.build(this.declaredInputShape ?? xr.sampleShape);
@@ -142,7 +142,8 @@ export class Sequential extends Graph {
     const steps = Math.ceil(train.size / batchSize);
     const callbacks = (options.callbacks ?? []).map((c) => (c instanceof Callback ? c : new LambdaCallback(c)));
     if (verbose > 0) callbacks.unshift(new ProgressBar({ verbose }));
-    const all = [...callbacks, history];
+    // History first, so callbacks that save (ModelCheckpoint) see the epoch just finished.
+    const all = [history, ...callbacks];
     for (const c of all) {
       c.setModel(this);
       c.params = { epochs, steps, batchSize, samples: train.size, initialEpoch, verbose };
@@ -237,7 +238,7 @@ export class Sequential extends Graph {
 
   /** Model outputs for x: a Tensor [samples, ...outputShape]. */
   async predict(x: InputData, options: EvaluateOptions = {}): Promise<Tensor> {
-    const xr = toRows(x, 'x', this.built ? this.inputSize : this.declaredInputShape?.reduce((p, d) => p * d, 1));
+    const xr = toRows(x, 'x', 'x', this.built ? this.inputSize : this.declaredInputShape?.reduce((p, d) => p * d, 1));
     checkFeatures(xr, this.built ? this.inputShape : this.declaredInputShape);
     if (!this.built) this.build(this.declaredInputShape ?? xr.sampleShape);
     assertFinite(xr, 'x');

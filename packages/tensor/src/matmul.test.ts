@@ -53,6 +53,28 @@ describe('matmul', () => {
     expect(Array.from(out.data)).toEqual([38, 44, 86, 100]);
   });
 
+  it('gives a row the same bits whatever the number of rows beside it (small and packed paths agree)', () => {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const k = 600, n = 37, rows = 9;
+      const a = randomUniform(ta ? [k, rows] : [rows, k], -1, 1, rng).data;
+      const b = randomUniform(tb ? [n, k] : [k, n], -1, 1, rng).data;
+      const all = new Float32Array(rows * n);
+      gemm(rows, n, k, a, ta, b, tb, all);
+      for (let i = 0; i < rows; i++) {
+        // Row i alone (m = 1 takes the unpacked path).
+        const ai = new Float32Array(k);
+        for (let p = 0; p < k; p++) ai[p] = ta ? a[p * rows + i]! : a[i * k + p]!;
+        const one = new Float32Array(n);
+        gemm(1, n, k, ai, false, b, tb, one);
+        expect(one).toEqual(all.subarray(i * n, (i + 1) * n));
+      }
+    }
+    const nan = new Float32Array([NaN, 1]);
+    const out = new Float32Array(2);
+    gemm(1, 2, 1, new Float32Array([0]), false, nan, false, out);
+    expect(Number.isNaN(out[0]!)).toBe(true);
+  });
+
   it('gemm with k = 0 yields zeros', () => {
     const c = new Float32Array([1, 2]);
     gemm(1, 2, 0, new Float32Array(0), false, new Float32Array(0), false, c);

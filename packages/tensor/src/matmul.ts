@@ -11,6 +11,7 @@ import { Tensor, zeros } from './tensor.js';
 const KC = 256; // depth of a packed block: a 4×KC panel of A and of B stays in L1
 const MC = 128; // rows of A packed at once (MC×KC floats = 128 KiB, in L2)
 const NC = 1024; // columns of B packed at once
+const SMALL_M = 4;
 
 // Packing scratch, grown on demand and then reused: the hot path allocates nothing.
 let packA = new Float32Array(MC * KC);
@@ -33,6 +34,12 @@ export function gemm(
 ): void {
   if (!accumulate) c.fill(0, 0, m * n);
   if (m === 0 || n === 0 || k === 0) return;
+  // With a handful of rows (batch size 1 on one thread) packing B would cost as much as the
+  // product itself, so read the operands in place.
+  if (m < SMALL_M) {
+    gemmSmallM(m, n, k, a, transA, b, transB, c);
+    return;
+  }
   const nPanelsMax = Math.ceil(Math.min(NC, n) / 4) * 4;
   if (packB.length < nPanelsMax * KC) packB = new Float32Array(nPanelsMax * KC);
   const mPanelsMax = Math.ceil(Math.min(MC, m) / 4) * 4;
@@ -55,6 +62,46 @@ export function gemm(
             const mr = Math.min(4, mc - ir);
             microKernel(kc, pa, (ir >> 2) * 4 * kc, pb, bOff, c, (ic + ir) * n + jc + jr, n, mr, nr);
           }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C += op(A)·op(B) for few rows, without packing: row axpys (or contiguous dot products) into a
+ * float64 row. It sums in exactly the packed kernel's order and precision (float64 within each
+ * KC-deep block, one float32 rounding per block), so a sample's result does not depend on how
+ * many rows share its batch.
+ */
+let smallRow = new Float64Array(1024);
+function gemmSmallM(
+  m: number, n: number, k: number, a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, c: Float32Array,
+): void {
+  if (smallRow.length < n) smallRow = new Float64Array(n);
+  const acc = smallRow;
+  for (let i = 0; i < m; i++) {
+    const ci = i * n;
+    for (let pc = 0; pc < k; pc += KC) {
+      const pEnd = Math.min(k, pc + KC);
+      if (!transB) {
+        acc.fill(0, 0, n);
+        for (let p = pc; p < pEnd; p++) {
+          const av = transA ? a[p * m + i]! : a[i * k + p]!;
+          const bp = p * n;
+          for (let j = 0; j < n; j++) acc[j] += av * b[bp + j]!;
+        }
+        for (let j = 0; j < n; j++) c[ci + j] += acc[j]!;
+      } else {
+        for (let j = 0; j < n; j++) {
+          const bj = j * k;
+          let s = 0;
+          if (transA) for (let p = pc; p < pEnd; p++) s += a[p * m + i]! * b[bj + p]!;
+          else {
+            const ai = i * k;
+            for (let p = pc; p < pEnd; p++) s += a[ai + p]! * b[bj + p]!;
+          }
+          c[ci + j] += s;
         }
       }
     }
