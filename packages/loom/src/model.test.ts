@@ -58,6 +58,40 @@ describe('data parallelism through fit', () => {
   });
 });
 
+describe('worker faults during fit', () => {
+  async function run(fault?: { worker: number; atStep: number; kind: 'throw' | 'exit' }, retryWorkerFaults?: number) {
+    const model = mlp({ hidden: [32], dropout: 0.2 });
+    model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    const h = await model.fit(data.x, data.y, { batchSize: 100, epochs: 2, workers: 2, seed: 4, verbose: 0, faultInjection: fault, retryWorkerFaults });
+    return { params: model.params.slice(), history: h.history };
+  }
+
+  it('a worker that throws or is terminated at step k is replaced: training completes with the same bits', async () => {
+    const quiet = () => {};
+    process.on('warning', quiet);
+    try {
+      const clean = await run();
+      for (const kind of ['throw', 'exit'] as const) {
+        const faulty = await run({ worker: 1, atStep: 7, kind });
+        expect(faulty.params).toEqual(clean.params);
+        expect(faulty.history).toEqual(clean.history);
+      }
+    } finally {
+      process.off('warning', quiet);
+    }
+  });
+
+  it('with retryWorkerFaults: 0 the first fault ends fit with the worker error and its stack, within a second', async () => {
+    const t0 = Date.now();
+    const err = await run({ worker: 0, atStep: 3, kind: 'throw' }, 0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/injected fault in worker 0 at step 3/);
+    expect((err as Error).stack).toMatch(/worker\.js/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(run(undefined, -1)).rejects.toThrow(/retryWorkerFaults must be a non-negative integer, got -1/);
+  });
+});
+
 describe('callbacks', () => {
   it('are called in Keras order with logs', async () => {
     const events: string[] = [];

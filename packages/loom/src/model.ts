@@ -25,6 +25,12 @@ export interface FitOptions {
   callbacks?: (Callback | CallbackHooks)[];
   /** 0 silent, 1 progress bar on a TTY (one line per epoch otherwise), 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
+  /**
+   * A worker that throws or dies is replaced and its step redone from the state before it, up to
+   * this many times in a row; the next fault ends fit with the error. Default 2 (three faults in
+   * a row stop training); 0 fails at the first fault.
+   */
+  retryWorkerFaults?: number;
   /** Tests only: make a worker fail at a step. */
   faultInjection?: FaultInjection;
 }
@@ -119,6 +125,7 @@ export class Sequential extends Graph {
     const workers = checkWorkers(options.workers ?? defaultWorkers());
     const split = options.validationSplit ?? 0;
     if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new RangeError(`validationSplit must be a number in [0, 1), got ${String(split)}`);
+    const retryWorkerFaults = nonNegativeInteger(options.retryWorkerFaults ?? 2, 'retryWorkerFaults');
     const verbose = options.verbose ?? 1;
     if (![0, 1, 2].includes(verbose)) throw new RangeError(`verbose must be 0, 1 or 2, got ${String(verbose)}`);
     // Resuming: the model came from a checkpoint (or a fit) that stopped at this epoch.
@@ -161,7 +168,7 @@ export class Sequential extends Graph {
 
     const engine = await createEngine({
       model: this, optimizer, loss, metrics: this.metricNames, workers, maxRows: batchSize,
-      labelWidth: this.labelWidth(), faultInjection: options.faultInjection,
+      labelWidth: this.labelWidth(), faultInjection: options.faultInjection, retryWorkerFaults,
     });
     this.engine = engine;
     const order = new Uint32Array(train.size);
