@@ -27,6 +27,7 @@ async function train(workers: number, opts: { batch?: number; dropout?: boolean;
   const model = makeModel(dropout);
   const engine: Engine = await createEngine({
     model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault, retryWorkerFaults: retries,
+    minWorkForThreads: 0, // this test model is tiny: force the threads
   });
   const losses: number[] = [];
   try {
@@ -110,6 +111,13 @@ describe('engines', () => {
 
   it('gives up after the allowed retries when the fault keeps coming back', async () => {
     await expect(train(2, { retries: 2, fault: { worker: 1, atStep: 2, kind: 'throw', persistent: true } })).rejects.toThrow(/injected fault in worker 1 at step 2/);
+  });
+
+  it('keeps a model too small to gain from threads in the main thread', async () => {
+    const model = makeModel();
+    const engine = await createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 2, maxRows: 10, labelWidth: CLASSES });
+    expect(engine.workers).toBe(1);
+    await engine.close();
   });
 
   it('rejects a bad worker count', async () => {

@@ -38,6 +38,8 @@ export interface EngineOptions {
   workers: number;
   maxRows: number;
   labelWidth: number;
+  /** Threads only when parameters × maxRows reaches this (default MIN_WORK_FOR_THREADS). */
+  minWorkForThreads?: number;
   /** How many times in a row a step is redone after a worker fault (0: fail at once). */
   retryWorkerFaults?: number;
   /** Tests only: make a worker fail (once). */
