@@ -114,6 +114,58 @@ describe('readCsv', () => {
     await expect(readCsv(path, { header: false, labelColumn: 'a' })).rejects.toThrow(/is a name, but header is false/);
   });
 
+  it('maxLineBytes: a line without a break is refused, naming the file and the line', async () => {
+    const path = file('one-line.csv', `a\n1\n${'7'.repeat(3 * 2 ** 20)}`);
+    await expect(readCsv(path, { maxLineBytes: 2 ** 20 })).rejects.toThrow(
+      new RegExp(`readCsv: ${path} line 3: line longer than maxLineBytes = 1048576 \\(\\d+ bytes without a line break so far\\)`),
+    );
+    // Inside one block too, and counted in bytes, not characters.
+    const small = file('small-line.csv', 'a\n1\n"ééééé"\n');
+    await expect(readCsv(small, { maxLineBytes: 11 })).rejects.toThrow(/line 3: line longer than maxLineBytes = 11 \(12 bytes/);
+    await expect(readCsv(small, { maxLineBytes: 12 })).rejects.toThrow(/line 3, column 1 \("a"\): non-numeric cell/);
+    await expect(readCsv(small, { maxLineBytes: 0 })).rejects.toThrow(/maxLineBytes must be a positive number, got 0/);
+  });
+
+  it('a line spanning several 1 MiB blocks is read whole, in linear time', async () => {
+    // 3 MB of digits is one (huge) number; a UTF-8 character also straddles the block boundary.
+    const digits = '1'.repeat(3 * 2 ** 20);
+    const path = file('long-cell.csv', `a,b\n${digits},2\n${'é'.repeat(2 ** 19)}x,3\n`);
+    const t = performance.now();
+    await expect(readCsv(path)).rejects.toThrow(/line 3, column 1 \("a"\): non-numeric cell "éééé.*… \(524289 characters\)/);
+    const ok = await readCsv(file('long-ok.csv', `a,b\n${digits},2\n5,6\n`));
+    expect(Array.from(ok.x.data)).toEqual([Infinity, 2, 5, 6]);
+    // Quadratic joining took ~14 s for 100 MB; this is generous for 3 MB on a busy machine.
+    expect(performance.now() - t).toBeLessThan(5_000);
+  });
+
+  it('buffers are sized by what the file can hold, not by a wide header times chunkSize', async () => {
+    // 20,000 columns and one row: 65,536 rows of room would be 5 GB.
+    const cols = 20_000;
+    const names = Array.from({ length: cols }, (_, i) => `c${i}`).join(',');
+    const path = file('wide.csv', `${names}\n${new Array<string>(cols).fill('1').join(',')}\n`);
+    const before = process.memoryUsage().arrayBuffers;
+    const { x } = await readCsv(path);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
+    expect(x.shape).toEqual([1, cols]);
+    // Rows keep coming when the estimate is short (a file that grows, a pipe): the chunk grows.
+    let text = 'a,b,c\n';
+    for (let i = 0; i < 300; i++) text += `${i},${i},${i}\n`;
+    const chunks: number[] = [];
+    for await (const c of readCsvChunks(file('grow.csv', text), { chunkSize: 256 })) chunks.push(c.rows);
+    expect(chunks).toEqual([256, 44]);
+  });
+
+  it('a row of many delimiters is counted without splitting it', async () => {
+    const path = file('delims.csv', `a,b\n${'1,'.repeat(500_000)}1\n`);
+    await expect(readCsv(path)).rejects.toThrow(`readCsv: ${path} line 2: expected 2 columns, got 500001`);
+  });
+
+  it('labels are present (empty) for an empty file without a header', async () => {
+    const { x, y } = await readCsv(file('empty-label.csv', '\n\n'), { header: false, labelColumn: -1 });
+    expect(x.shape).toEqual([0, 0]);
+    expect(y).toEqual(new Float32Array(0));
+  });
+
   it('a missing file, an empty file, bad options', async () => {
     const missing = join(dir, 'missing.csv');
     await expect(readCsv(missing)).rejects.toThrow(`readCsv: ${missing}: file not found`);

@@ -137,6 +137,21 @@ describe('readIdx', () => {
     expect((await readIdx(ok, { maxBytes: 100 })).data.length).toBe(100);
   });
 
+  it('a zero dimension among dimensions whose product overflows still checks the file length', () => {
+    // Found by the fuzz test: 39 dimensions of 0xffffffff multiply to Infinity, and Infinity * 0
+    // is NaN, which passed every size comparison, so trailing junk was accepted.
+    const rank = 40;
+    const bytes = new Uint8Array(4 + 4 * rank + 100);
+    const view = new DataView(bytes.buffer);
+    bytes[2] = 0x08;
+    bytes[3] = rank;
+    for (let i = 0; i < rank - 1; i++) view.setUint32(4 + 4 * i, 0xffffffff, false);
+    expect(() => parseIdx(bytes, 'nan')).toThrow(/header sizes do not match the file length: .* expected 164 bytes, but the file has 264 bytes \(100 extra\)/);
+    const exact = parseIdx(bytes.subarray(0, 4 + 4 * rank), 'exact');
+    expect(exact.shape.length).toBe(rank);
+    expect(exact.data.length).toBe(0);
+  });
+
   it('parseIdx checks a buffer the same way', () => {
     expect(() => parseIdx(Uint8Array.from([0, 0, 8, 1, 0, 0, 0, 3, 1]), 'mem')).toThrow('readIdx: mem: truncated file');
     expect(Array.from(parseIdx(Uint8Array.from([0, 0, 9, 1, 0, 0, 0, 2, 0xff, 1])).data)).toEqual([-1, 1]);

@@ -125,9 +125,10 @@ function parseDims(
   const shape: number[] = [];
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 * i, false));
   // A product of up to 255 uint32s can pass 2^53 (or reach Infinity); that is fine, because all
-  // we do with it is compare it with the file length and the cap.
-  let elements = 1;
-  for (const d of shape) elements *= d;
+  // we do with it is compare it with the file length and the cap. A zero dimension is taken
+  // first: Infinity * 0 is NaN, and NaN passes every comparison below (trailing junk accepted).
+  let elements = shape.includes(0) ? 0 : 1;
+  if (elements !== 0) for (const d of shape) elements *= d;
   const dataBytes = elements * info.bytes;
   const described = `shape [${shape.join(', ')}] of ${info.dtype}`;
   if (dataBytes > maxBytes) {

@@ -12,7 +12,7 @@ export {
   type ReadIdxOptions,
 } from './idx.js';
 export { loadMnist, mnistFiles, type LoadMnistOptions, type Mnist, type MnistFiles, type MnistSplit } from './mnist.js';
-export { readCsv, readCsvChunks, type CsvChunk, type CsvData, type CsvOptions } from './csv.js';
+export { readCsv, readCsvChunks, CSV_DEFAULT_MAX_LINE_BYTES, type CsvChunk, type CsvData, type CsvOptions } from './csv.js';
 export { Dataset, type BatchesOptions } from './dataset.js';
 export { Batch, BatchIterator, PrefetchIterator, gatherRows, type BatchBuffers, type BatchSource } from './batching.js';
 export { toCategorical, normalize, checkFinite, type NormalizeOptions, type Normalized } from './preprocess.js';
