@@ -9,22 +9,15 @@ export function workerFilename(): string {
   return new URL('./worker.js', here).pathname;
 }
 
+/** Parent flags that workers accept and that do not change how packages resolve. */
+const PASSED_TO_WORKERS = ['--enable-source-maps', '--no-warnings', '--trace-warnings', '--trace-uncaught', '--no-deprecation'];
+
 /**
- * The Node flags for workers: the parent's, minus export conditions. A test runner may resolve
- * packages to their TypeScript source with a custom condition; a worker running built JS must
- * resolve them to `dist/`.
+ * The Node flags for workers: only a few harmless ones of the parent's. Workers run built JS, so
+ * they need no loader or export condition (a test runner resolving packages to TypeScript
+ * source must not pass that on), and Node refuses process-wide flags such as `--expose-gc`
+ * in a worker.
  */
 export function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--conditions' || a === '-C') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('--conditions=') || a.startsWith('-C=')) continue;
-    out.push(a);
-  }
-  return out;
+  return process.execArgv.filter((a) => PASSED_TO_WORKERS.includes(a));
 }
