@@ -4,6 +4,8 @@ import type { Optimizer } from '@loom/optimizers';
 /** What `fit`, `evaluate` and `predict` drive; one implementation per thread count. */
 export interface Engine {
   readonly workers: number;
+  /** The kernels in use: 'wasm' or 'js'. */
+  readonly backend: 'wasm' | 'js';
   /** Batch input buffers: the caller writes `rows` samples here before `trainStep`. */
   readonly x: Float32Array;
   readonly y: Float32Array;
@@ -38,6 +40,8 @@ export interface EngineOptions {
   workers: number;
   maxRows: number;
   labelWidth: number;
+  /** Kernels: 'wasm' (SIMD on shared wasm memory), 'js', or 'auto' (wasm where it loads); default LOOM_BACKEND or auto. */
+  backend?: 'js' | 'wasm' | 'auto';
   /** Threads only when parameters × maxRows reaches this (default MIN_WORK_FOR_THREADS). */
   minWorkForThreads?: number;
   /** How many times in a row a step is redone after a worker fault (0: fail at once). */

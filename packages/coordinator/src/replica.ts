@@ -1,5 +1,6 @@
 import { Sequential, getLoss, getMetric, type LossKernel, type MetricKernel, type SequentialConfig, type StepInfo } from '@loom/layers';
 import { optimizerFromConfig, type Optimizer } from '@loom/optimizers';
+import { allocFloat32, heapAllocator, withAllocator, type Allocator } from '@loom/tensor';
 import { partBounds } from './all-reduce.js';
 
 /** Everything a thread needs to rebuild the model, loss, metrics and optimizer (structured-cloneable). */
@@ -31,7 +32,12 @@ export class Replica {
   /** Cached shard views by batch size: a step allocates nothing once each size has been seen. */
   private readonly shardViews = new Map<number, { x: Float32Array; y: Float32Array; from: number; rows: number }>();
 
-  constructor(spec: ReplicaSpec, model?: Sequential, optimizer?: Optimizer) {
+  /** Where each evaluation chunk is copied when its rows do not already live in `allocator`'s memory. */
+  private stageX: Float32Array;
+  private stageY: Float32Array;
+  private readonly stageChunks: boolean;
+
+  constructor(spec: ReplicaSpec, model?: Sequential, optimizer?: Optimizer, allocator: Allocator = heapAllocator) {
     this.model = model ?? Sequential.fromConfig(spec.model);
     if (!this.model.built) this.model.build(spec.inputShape, { initialize: false });
     this.loss = getLoss(spec.loss);
@@ -39,8 +45,14 @@ export class Replica {
     this.inputSize = this.model.inputSize;
     this.metrics = spec.metrics.map((m) => getMetric(m, this.loss, this.model.outputSize));
     this.labelWidth = spec.labelWidth;
-    // Size every buffer for the largest batch now, not in the first step.
-    for (const l of this.model.layers) l.ensureCapacity(spec.maxRows);
+    // Size every buffer for the largest batch now, not in the first step, in the engine's memory.
+    this.stageChunks = allocator !== heapAllocator;
+    [this.stageX, this.stageY] = withAllocator(allocator, () => {
+      this.model.allocateBuffers(spec.maxRows);
+      return this.stageChunks
+        ? [allocFloat32(spec.maxRows * this.inputSize), allocFloat32(spec.maxRows * spec.labelWidth)]
+        : [new Float32Array(0), new Float32Array(0)];
+    });
   }
 
   get statsWidth(): number {
@@ -78,12 +90,22 @@ export class Replica {
     const info: StepInfo = { training: false, seed: 0, step: 0, rowOffset: 0 };
     for (let s = from; s < to; s += batchSize) {
       const n = Math.min(batchSize, to - s);
-      this.model.evaluateStep(
-        x.subarray(s * this.inputSize, (s + n) * this.inputSize), y.subarray(s * this.labelWidth, (s + n) * this.labelWidth),
-        n, this.loss, this.metrics, info, stats,
-      );
+      const [xs, ys] = this.stage(x.subarray(s * this.inputSize, (s + n) * this.inputSize), y.subarray(s * this.labelWidth, (s + n) * this.labelWidth), n);
+      this.model.evaluateStep(xs, ys, n, this.loss, this.metrics, info, stats);
     }
     return stats;
+  }
+
+  /**
+   * Evaluation data usually lives outside the engine's memory: with the wasm backend each chunk
+   * is copied into the replica's staging rows so the kernels still run in wasm (one copy per
+   * chunk; training batches are written there directly and never copied).
+   */
+  private stage(x: Float32Array, y: Float32Array | null, n: number): [Float32Array, Float32Array] {
+    if (!this.stageChunks || n > this.stageX.length / this.inputSize) return [x, y ?? this.stageY];
+    this.stageX.set(x);
+    if (y) this.stageY.set(y);
+    return [this.stageX, y ? this.stageY : this.stageY];
   }
 
   /** Model outputs for samples [from, to) of x, written into `out` at the same rows. */
@@ -92,7 +114,8 @@ export class Replica {
     const outSize = this.model.outputSize;
     for (let s = from; s < to; s += batchSize) {
       const n = Math.min(batchSize, to - s);
-      const y = this.model.forward(x.subarray(s * this.inputSize, (s + n) * this.inputSize), n, info);
+      const [xs] = this.stage(x.subarray(s * this.inputSize, (s + n) * this.inputSize), null, n);
+      const y = this.model.forward(xs, n, info);
       out.set(y.subarray(0, n * outSize), s * outSize);
     }
   }

@@ -1,4 +1,5 @@
-import { sharedAllocator } from '@loom/tensor';
+import { sharedAllocator, type Allocator } from '@loom/tensor';
+import type { WasmSetup } from './backend.js';
 import { CONTROL_LENGTH } from './control.js';
 
 /** The shared memory of a threaded fit: every worker maps the same buffers. */
@@ -13,6 +14,8 @@ export interface SharedBuffers {
   control: Int32Array;
   /** Per worker: [loss sum, metric sums…]. */
   stats: Float64Array;
+  /** Set when the floats above live in a WebAssembly.Memory whose kernels the workers run. */
+  wasm: WasmSetup | null;
 }
 
 export function sharedFloat32(length: number): Float32Array {
@@ -20,9 +23,11 @@ export function sharedFloat32(length: number): Float32Array {
 }
 
 /** The part of the shared memory that belongs to one crew of workers (replaced after a fault). */
-export function createCrewBuffers(params: number, workers: number, statsWidth: number): Pick<SharedBuffers, 'grads' | 'control' | 'stats'> {
+export function createCrewBuffers(
+  params: number, workers: number, statsWidth: number, alloc: Allocator = sharedAllocator,
+): Pick<SharedBuffers, 'grads' | 'control' | 'stats'> {
   return {
-    grads: sharedFloat32(params * workers),
+    grads: alloc.float32(params * workers),
     control: new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)),
     stats: new Float64Array(new SharedArrayBuffer(workers * statsWidth * 8)),
   };
@@ -30,12 +35,14 @@ export function createCrewBuffers(params: number, workers: number, statsWidth: n
 
 export function createSharedBuffers(
   params: number, workers: number, slotCount: number, maxRows: number, inputSize: number, labelWidth: number, statsWidth: number,
+  alloc: Allocator = sharedAllocator, wasm: WasmSetup | null = null,
 ): SharedBuffers {
   return {
-    params: sharedFloat32(params),
-    slots: Array.from({ length: slotCount }, () => sharedFloat32(params)),
-    x: sharedFloat32(maxRows * inputSize),
-    y: sharedFloat32(maxRows * labelWidth),
-    ...createCrewBuffers(params, workers, statsWidth),
+    params: alloc.float32(params),
+    slots: Array.from({ length: slotCount }, () => alloc.float32(params)),
+    x: alloc.float32(maxRows * inputSize),
+    y: alloc.float32(maxRows * labelWidth),
+    ...createCrewBuffers(params, workers, statsWidth, alloc),
+    wasm,
   };
 }

@@ -2,11 +2,12 @@ import { MessageChannel } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Piscina } from 'piscina';
-import { allocFloat32 } from '@loom/tensor';
+import { allocFloat32, type Allocator } from '@loom/tensor';
 import { partBounds } from './all-reduce.js';
 import { Command, Ctrl, abortAll } from './control.js';
 import type { Engine, EngineOptions, FaultInjection } from './engine.js';
-import { specOf } from './local-engine.js';
+import { releaseToHeap, specOf } from './local-engine.js';
+import { estimateBytes, setUpBackend, tearDownBackend } from './backend.js';
 import type { ReplicaSpec } from './replica.js';
 import { createCrewBuffers, createSharedBuffers, sharedFloat32, type SharedBuffers } from './shared.js';
 import { workerExecArgv, workerFilename } from './worker-path.js';
@@ -88,7 +89,9 @@ export class ThreadEngine implements Engine {
   readonly stats: Float64Array;
   /** Below this many rows per worker a shard costs more in synchronisation than it saves. */
   readonly minRowsPerWorker: number;
+  readonly backend: 'wasm' | 'js';
   private readonly buffers: SharedBuffers;
+  private readonly alloc: Allocator;
   private readonly options: EngineOptions;
   private readonly spec: ReplicaSpec;
   private readonly statsWidth: number;
@@ -106,7 +109,12 @@ export class ThreadEngine implements Engine {
     const p = model.countParams();
     if (!optimizer.built) optimizer.build([p]);
     this.statsWidth = 1 + options.metrics.length;
-    this.buffers = createSharedBuffers(p, this.workers, optimizer.slotNames.length, options.maxRows, model.inputSize, options.labelWidth, this.statsWidth);
+    const slotCount = optimizer.slotNames.length;
+    const activations = model.layers.reduce((sum, l) => sum + 4 * l.outputSize, model.inputSize);
+    const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(p, this.workers, slotCount, options.maxRows, activations));
+    this.alloc = allocator;
+    this.backend = wasm ? 'wasm' : 'js';
+    this.buffers = createSharedBuffers(p, this.workers, slotCount, options.maxRows, model.inputSize, options.labelWidth, this.statsWidth, allocator, wasm);
     // The main thread's model and optimizer become views on the shared state, so after fit
     // (or a crash) they hold exactly what the workers last wrote.
     this.buffers.params.set(model.params);
@@ -145,7 +153,7 @@ export class ThreadEngine implements Engine {
    */
   private async replaceCrew(): Promise<void> {
     await this.crew.close();
-    const fresh = createCrewBuffers(this.options.model.countParams(), this.workers, this.statsWidth);
+    const fresh = createCrewBuffers(this.options.model.countParams(), this.workers, this.statsWidth, this.alloc);
     this.buffers.control = fresh.control;
     this.buffers.grads = fresh.grads;
     this.buffers.stats = fresh.stats;
@@ -275,6 +283,8 @@ export class ThreadEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     await this.crew.close();
+    releaseToHeap(this.options);
+    tearDownBackend(this.buffers.wasm);
   }
 }
 

@@ -1,6 +1,7 @@
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
+import { adoptWasmView, attachWasmBackend, heapAllocator, wasmAllocator, type Allocator } from '@loom/tensor';
 import { reduceChunk, partBounds } from './all-reduce.js';
 import { AbortedError, Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './control.js';
 import type { FaultInjection } from './engine.js';
@@ -35,11 +36,23 @@ export default function serve({ port }: ServeTask): Promise<void> {
 
     const api: WorkerApi = {
       configure(spec, shared, i, w, f) {
-        buffers = shared;
         index = i;
         workers = w;
         fault = f;
-        replica = new Replica(spec);
+        let allocator: Allocator = heapAllocator;
+        if (shared.wasm) {
+          // Same memory, same kernels: re-see every shared array through this thread's view of
+          // the memory so the kernels recognise them, and put this replica's buffers there too.
+          attachWasmBackend(shared.wasm.module, shared.wasm.memory, shared.wasm.relaxed);
+          shared = {
+            ...shared,
+            params: adoptWasmView(shared.params), grads: adoptWasmView(shared.grads), slots: shared.slots.map(adoptWasmView),
+            x: adoptWasmView(shared.x), y: adoptWasmView(shared.y),
+          };
+          allocator = wasmAllocator;
+        }
+        buffers = shared;
+        replica = new Replica(spec, undefined, undefined, allocator);
         const p = replica.model.countParams();
         replica.model.bindParameters(shared.params, shared.grads.subarray(i * p, (i + 1) * p));
         replica.optimizer.setSlots([shared.slots]);

@@ -108,6 +108,12 @@ export abstract class Layer {
     this.allocate(rows);
   }
 
+  /** Allocates fresh buffers for `rows` samples from the current allocator (e.g. wasm memory). */
+  reallocate(rows: number): void {
+    this.capacity = rows;
+    this.allocate(rows);
+  }
+
   /** Allocates the layer's per-row buffers for `rows` samples. */
   protected abstract allocate(rows: number): void;
 

@@ -183,6 +183,17 @@ export class Sequential {
     return new this(config.layers.map(deserializeLayer), { name: config.name });
   }
 
+  /**
+   * Allocates every per-step buffer (each layer's and the output gradient) for `rows` samples
+   * from the current allocator, so a step allocates nothing and, under the wasm allocator,
+   * every kernel operand lives in wasm memory.
+   */
+  allocateBuffers(rows: number): void {
+    this.checkBuilt();
+    for (const l of this.layers) l.reallocate(rows);
+    this.outGrad = allocFloat32(rows * this.outputSize);
+  }
+
   /** Forward pass over `rows` samples of flat input; returns the last layer's buffer. */
   forward(x: Float32Array, rows: number, info: StepInfo): Float32Array {
     this.checkBuilt();

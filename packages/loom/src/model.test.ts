@@ -92,6 +92,28 @@ describe('worker faults during fit', () => {
   });
 });
 
+describe('kernel backends', () => {
+  it('wasm and JS kernels train to the same weights within 1e-3 after an epoch', async () => {
+    const saved = process.env.LOOM_BACKEND;
+    const weights: Float32Array[] = [];
+    try {
+      for (const backend of ['js', 'wasm']) {
+        process.env.LOOM_BACKEND = backend;
+        const model = mlp({ hidden: [64, 32] });
+        model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+        await model.fit(data.x, data.y, { batchSize: 50, epochs: 1, workers: 2, seed: 8, verbose: 0 });
+        weights.push(model.params.slice());
+        // After fit the weights are back in ordinary memory, not tied to the engine's.
+        expect(model.params.buffer).toBeInstanceOf(ArrayBuffer);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.LOOM_BACKEND;
+      else process.env.LOOM_BACKEND = saved;
+    }
+    expect(maxAbsDiff(weights[0]!, weights[1]!)).toBeLessThan(1e-3);
+  });
+});
+
 describe('callbacks', () => {
   it('are called in Keras order with logs', async () => {
     const events: string[] = [];

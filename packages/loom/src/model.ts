@@ -174,6 +174,7 @@ export class Sequential extends Graph {
     const order = new Uint32Array(train.size);
     const fw = train.featureSize, lw = train.labelWidth;
     const names = ['loss', ...this.metricNames];
+    let lastYield = performance.now();
     try {
       await list.call('onTrainBegin');
       for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
@@ -194,6 +195,11 @@ export class Sequential extends Graph {
           if (list.hasBatchListeners) await list.call('onBatchBegin', b);
           // The step counter keys dropout masks; it is the optimizer's, so a resumed run continues it.
           await engine.trainStep(rows, seed, optimizer.iterations);
+          // A main-thread step never yields to the event loop; let signals (Ctrl-C) and timers in.
+          if (performance.now() - lastYield > 100) {
+            lastYield = performance.now();
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
           for (let i = 0; i < width; i++) sums[i] += engine.stats[i]!;
           seen += rows;
           this.progress.step = b + 1;

@@ -6,3 +6,7 @@ export * from './matmul.js';
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './softmax.js';
+export {
+  compileWasmKernels, createWasmMemory, attachWasmBackend, detachWasmBackend, activeWasmBackend, requestedBackend,
+  wasmAllocator, inWasmMemory, adoptWasmView, type WasmBackend, type WasmMemory, type WasmModule,
+} from './wasm/backend.js';

@@ -1,4 +1,5 @@
 import { formatShape } from './shape.js';
+import { inWasmMemory, wasmGemm } from './wasm/backend.js';
 import { Tensor, zeros } from './tensor.js';
 
 /**
@@ -18,7 +19,8 @@ let packA = new Float32Array(MC * KC);
 let packB = new Float32Array(NC * KC);
 
 /**
- * The raw kernel over flat arrays. `a` is M×K (K×M if `transA`), `b` is K×N (N×K if `transB`),
+ * The raw kernel over flat arrays. Runs in WebAssembly when a wasm backend is attached in this
+ * thread and all three arrays live in its memory; this JavaScript version is the reference. `a` is M×K (K×M if `transA`), `b` is K×N (N×K if `transB`),
  * `c` is M×N; all row-major and starting at index 0 of the given arrays.
  */
 export function gemm(
@@ -32,6 +34,10 @@ export function gemm(
   c: Float32Array,
   accumulate = false,
 ): void {
+  if (m > 0 && n > 0 && k > 0 && inWasmMemory(c) && inWasmMemory(a) && inWasmMemory(b)) {
+    wasmGemm(m, n, k, a, transA, b, transB, c, accumulate);
+    return;
+  }
   if (!accumulate) c.fill(0, 0, m * n);
   if (m === 0 || n === 0 || k === 0) return;
   // With a handful of rows (batch size 1 on one thread) packing B would cost as much as the
@@ -200,10 +206,18 @@ function microKernel(
     c[o] += c30; c[o + 1] += c31; c[o + 2] += c32; c[o + 3] += c33;
     return;
   }
-  const acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
-  for (let r = 0; r < mr; r++) {
-    for (let q = 0; q < nr; q++) c[cOff + r * ldc + q] += acc[r * 4 + q]!;
-  }
+  // Edge tile: write the rows and columns that exist, without building an array per tile.
+  storeRow(c, cOff, nr, c00, c01, c02, c03);
+  if (mr > 1) storeRow(c, cOff + ldc, nr, c10, c11, c12, c13);
+  if (mr > 2) storeRow(c, cOff + 2 * ldc, nr, c20, c21, c22, c23);
+  if (mr > 3) storeRow(c, cOff + 3 * ldc, nr, c30, c31, c32, c33);
+}
+
+function storeRow(c: Float32Array, o: number, nr: number, v0: number, v1: number, v2: number, v3: number): void {
+  c[o] += v0;
+  if (nr > 1) c[o + 1] += v1;
+  if (nr > 2) c[o + 2] += v2;
+  if (nr > 3) c[o + 3] += v3;
 }
 
 export interface MatmulOptions {

@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { gemm } from '../matmul.js';
+import { Random } from '../random.js';
+import {
+  adoptWasmView, attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, inWasmMemory, requestedBackend, wasmAllocator,
+} from './backend.js';
+
+const rng = new Random(17);
+const fill = (a: Float32Array) => { for (let i = 0; i < a.length; i++) a[i] = rng.uniform() * 2 - 1; return a; };
+
+afterAll(() => detachWasmBackend());
+
+for (const relaxed of [false, true]) {
+  describe(`wasm kernels (${relaxed ? 'relaxed SIMD' : 'SIMD128'})`, () => {
+    const compiled = compileWasmKernels({ relaxed });
+    it('are built by npm run build and load', () => {
+      expect(compiled).not.toBeNull();
+      if (relaxed) expect(typeof compiled!.relaxed).toBe('boolean');
+      else expect(compiled!.relaxed).toBe(false);
+    });
+
+    it('match the JavaScript kernel within float32 rounding for every transpose and odd sizes', () => {
+      const memory = createWasmMemory(1 << 20);
+      attachWasmBackend(compiled!.module, memory, compiled!.relaxed);
+      const shapes = [[1, 1, 1], [7, 33, 1], [33, 7, 257], [257, 33, 7], [1, 257, 33], [13, 100, 50], [100, 784, 10]] as const;
+      for (const [m, k, n] of shapes)
+        for (const ta of [false, true])
+          for (const tb of [false, true]) {
+            const a = fill(wasmAllocator.float32(m * k)), b = fill(wasmAllocator.float32(k * n));
+            const c = wasmAllocator.float32(m * n);
+            expect(inWasmMemory(a) && inWasmMemory(c)).toBe(true);
+            gemm(m, n, k, a, ta, b, tb, c);
+            const ref = new Float32Array(m * n);
+            gemm(m, n, k, a.slice(), ta, b.slice(), tb, ref); // heap copies: the JS kernel
+            for (let i = 0; i < ref.length; i++) expect(Math.abs(c[i]! - ref[i]!)).toBeLessThan(2e-6 * k + 1e-6);
+            gemm(m, n, k, a, ta, b, tb, c, true);
+            for (let i = 0; i < ref.length; i++) expect(Math.abs(c[i]! - 2 * ref[i]!)).toBeLessThan(4e-6 * k + 1e-6);
+          }
+    });
+
+    it('give a row the same bits whatever the number of rows beside it', () => {
+      const k = 300, n = 21, rows = 11;
+      for (const ta of [false, true]) {
+        const a = fill(wasmAllocator.float32(rows * k)), b = fill(wasmAllocator.float32(k * n));
+        const all = wasmAllocator.float32(rows * n);
+        gemm(rows, n, k, a, ta, b, false, all);
+        const one = wasmAllocator.float32(n), ai = wasmAllocator.float32(k);
+        for (let i = 0; i < rows; i++) {
+          for (let p = 0; p < k; p++) ai[p] = ta ? a[p * rows + i]! : a[i * k + p]!;
+          gemm(1, n, k, ai, false, b, false, one);
+          expect(Array.from(one)).toEqual(Array.from(all.subarray(i * n, (i + 1) * n)));
+        }
+      }
+    });
+  });
+}
+
+describe('the wasm allocator', () => {
+  it('hands out aligned, zeroed, disjoint views and grows the memory', () => {
+    const compiled = compileWasmKernels({ relaxed: false })!;
+    const memory = createWasmMemory(65536);
+    attachWasmBackend(compiled.module, memory, false);
+    const a = wasmAllocator.float32(3), b = wasmAllocator.float32(5);
+    expect(a.byteOffset % 16).toBe(0);
+    expect(b.byteOffset).toBeGreaterThanOrEqual(a.byteOffset + 12);
+    const big = wasmAllocator.float32(100_000); // beyond the first 64 KiB page: grows
+    expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(big.byteOffset + big.byteLength);
+    expect(big.every((v) => v === 0)).toBe(true);
+    expect(inWasmMemory(big)).toBe(true);
+    expect(inWasmMemory(new Float32Array(4))).toBe(false);
+    // A view of the same memory made elsewhere (another buffer object) is adopted by offset.
+    const foreign = new Float32Array(memory.buffer as SharedArrayBuffer, a.byteOffset, a.length);
+    expect(adoptWasmView(foreign).byteOffset).toBe(a.byteOffset);
+    detachWasmBackend();
+    expect(inWasmMemory(a)).toBe(false);
+  });
+
+  it('LOOM_BACKEND chooses the backend and names bad values', () => {
+    const saved = process.env.LOOM_BACKEND;
+    try {
+      process.env.LOOM_BACKEND = 'js';
+      expect(requestedBackend()).toBe('js');
+      delete process.env.LOOM_BACKEND;
+      expect(requestedBackend()).toBe('auto');
+      process.env.LOOM_BACKEND = 'gpu';
+      expect(() => requestedBackend()).toThrow(/LOOM_BACKEND must be 'js', 'wasm' or 'auto', got 'gpu'/);
+    } finally {
+      if (saved === undefined) delete process.env.LOOM_BACKEND;
+      else process.env.LOOM_BACKEND = saved;
+    }
+  });
+});

@@ -1,0 +1,190 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import type { Allocator } from '../allocator.js';
+
+/**
+ * The WebAssembly SIMD backend. One shared `WebAssembly.Memory` holds whatever the engines put
+ * there (parameters, gradients, optimizer state, batches, activations); its buffer is a
+ * SharedArrayBuffer, so every worker instantiates the same kernels on the same memory and
+ * nothing is copied in or out. A kernel runs in wasm only when all its operands live in that
+ * memory; otherwise the JavaScript kernel (the reference) runs.
+ */
+
+// The WebAssembly global, typed here: the project's TypeScript libs (ES2024, no DOM) do not declare it.
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(deltaPages: number): number;
+}
+export type WasmModule = object;
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export interface WasmKernelExports {
+  gemm(m: number, n: number, k: number, a: number, rsA: number, psA: number, b: number, c: number, acc: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number): void;
+}
+
+export interface WasmBackend {
+  memory: WasmMemory;
+  module: WasmModule;
+  relaxed: boolean;
+  kernels: WasmKernelExports;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB: all wasm32 can address
+const HEADER_BYTES = 64; // word 0 holds the allocation top, shared by every thread
+const ALIGN = 16;
+
+let active: WasmBackend | null = null;
+/** Every SharedArrayBuffer object this thread has seen for the active memory (one per growth). */
+let memoryBuffers = new WeakSet<ArrayBufferLike>();
+
+function wasmFile(relaxed: boolean): string {
+  const name = `kernels${relaxed ? '-relaxed' : ''}.wasm`;
+  const here = new URL(import.meta.url);
+  // From dist/wasm/backend.js the binary sits beside it; from src/ (tests) it is in dist/.
+  const url = here.pathname.endsWith('.ts') ? new URL(`../../dist/wasm/${name}`, here) : new URL(`./${name}`, here);
+  return fileURLToPath(url);
+}
+
+let relaxedFlagSet = false;
+
+/**
+ * Compiles the kernels: the relaxed-SIMD build where the runtime accepts it (on Node 20 after
+ * turning on V8's flag, which must happen before any module is compiled), else plain SIMD128.
+ * Returns null when neither build is present or valid (e.g. not built yet).
+ */
+export function compileWasmKernels(options: { relaxed?: boolean } = {}): { module: WasmModule; relaxed: boolean } | null {
+  const tryRelaxed = options.relaxed ?? true;
+  if (tryRelaxed && !relaxedFlagSet) {
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // Not every runtime has the flag; the plain build is the fallback.
+    }
+    relaxedFlagSet = true;
+  }
+  for (const relaxed of tryRelaxed ? [true, false] : [false]) {
+    const file = wasmFile(relaxed);
+    if (!existsSync(file)) continue;
+    const bytes = readFileSync(file);
+    if (!wasm.validate(bytes)) continue;
+    return { module: new wasm.Module(bytes), relaxed };
+  }
+  return null;
+}
+
+/** A shared memory for the backend, at least `initialBytes` long, growable to 4 GiB. */
+export function createWasmMemory(initialBytes = 64 * 2 ** 20): WasmMemory {
+  const pages = Math.max(1, Math.ceil(initialBytes / PAGE));
+  return new wasm.Memory({ initial: pages, maximum: MAX_PAGES, shared: true });
+}
+
+/** Instantiates the kernels on `memory` in this thread and makes them the active backend. */
+export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxed: boolean): WasmBackend {
+  const instance = new wasm.Instance(module, { env: { memory } });
+  active = { memory, module, relaxed, kernels: instance.exports as unknown as WasmKernelExports };
+  memoryBuffers = new WeakSet();
+  memoryBuffers.add(memory.buffer);
+  scratch = null;
+  return active;
+}
+
+/** Back to the JavaScript kernels in this thread. */
+export function detachWasmBackend(): void {
+  active = null;
+  memoryBuffers = new WeakSet();
+  scratch = null;
+}
+
+export function activeWasmBackend(): WasmBackend | null {
+  return active;
+}
+
+/** The backend asked for by LOOM_BACKEND (`js` or `wasm`), or the default: wasm where it loads. */
+export function requestedBackend(): 'js' | 'wasm' | 'auto' {
+  const v = process.env.LOOM_BACKEND;
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
+  if (v === 'js' || v === 'wasm') return v;
+  throw new Error(`LOOM_BACKEND must be 'js', 'wasm' or 'auto', got '${v}'`);
+}
+
+/** The current buffer of the active memory (a new object after growth), registered as ours. */
+function currentBuffer(): SharedArrayBuffer {
+  const buf = active!.memory.buffer as unknown as SharedArrayBuffer;
+  memoryBuffers.add(buf);
+  return buf;
+}
+
+/** Reserves `bytes` (aligned) in the active memory for any thread; grows the memory if needed. */
+function reserve(bytes: number): number {
+  const memory = active!.memory;
+  const top = new Int32Array(currentBuffer(), 0, 1);
+  const size = Math.ceil(bytes / ALIGN) * ALIGN;
+  // The top word starts at 0 in a fresh memory: the first allocation also skips the header.
+  Atomics.compareExchange(top, 0, 0, HEADER_BYTES);
+  const start = Atomics.add(top, 0, size);
+  const end = start + size;
+  if (end > MAX_PAGES * PAGE || end < start) throw new RangeError(`wasm memory exhausted: ${end} bytes needed, 4 GiB is the limit`);
+  const have = memory.buffer.byteLength;
+  if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
+  return start;
+}
+
+/** Allocates from the active wasm memory (zero-filled: the memory starts zeroed and is never reused). */
+export const wasmAllocator: Allocator = {
+  float32(length: number): Float32Array {
+    if (!active) throw new Error('wasmAllocator: no wasm backend is attached in this thread');
+    const start = reserve(length * 4);
+    return new Float32Array(currentBuffer(), start, length);
+  },
+};
+
+/** True when `a` is a view on the active wasm memory. */
+export function inWasmMemory(a: ArrayBufferView): boolean {
+  return active !== null && memoryBuffers.has(a.buffer);
+}
+
+/**
+ * The same elements as `a` (a view on the wasm memory made in another thread, so its buffer
+ * object is foreign here) seen through this thread's buffer, so the kernels recognise it.
+ */
+export function adoptWasmView(a: Float32Array): Float32Array {
+  if (!active) return a;
+  return new Float32Array(currentBuffer(), a.byteOffset, a.length);
+}
+
+let scratch: Float32Array | null = null;
+
+/** Per-thread scratch in wasm memory (for a transposed operand), grown when too small. */
+function scratchFloat32(length: number): Float32Array {
+  if (!scratch || scratch.length < length) scratch = wasmAllocator.float32(Math.max(length, 1 << 16));
+  return scratch;
+}
+
+/**
+ * C = op(A)·op(B) (+ C) with the wasm kernels; the caller has checked that all three operands
+ * live in the wasm memory. A transposed B is transposed into scratch first (the kernel streams
+ * rows of B); a transposed A is only a change of strides.
+ */
+export function wasmGemm(
+  m: number, n: number, k: number, a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, c: Float32Array, accumulate: boolean,
+): void {
+  const w = active!.kernels;
+  let bPtr = b.byteOffset;
+  if (transB) {
+    const t = scratchFloat32(k * n);
+    w.transpose(b.byteOffset, t.byteOffset, n, k);
+    bPtr = t.byteOffset;
+  }
+  const rsA = transA ? 4 : k * 4;
+  const psA = transA ? m * 4 : 4;
+  w.gemm(m, n, k, a.byteOffset, rsA, psA, bPtr, c.byteOffset, accumulate ? 1 : 0);
+}

@@ -1,0 +1,121 @@
+/**
+ * Generates the WebAssembly text of Loom's SIMD kernels. A generator (rather than a hand-written
+ * .wat file) because the register-blocked inner loop is the same few lines repeated per
+ * accumulator, and because the relaxed-SIMD build differs only in the multiply-add.
+ *
+ * gemm: C[m,n] (+)= op(A)[m,k] · B[k,n], B row-major. A(i, p) is read at a + i·rsA + p·psA
+ * (bytes), so a transposed A costs nothing; a transposed B is transposed into scratch first
+ * (by the caller, with `transpose`). Every element of C is a sum over p in ascending order with
+ * the same f32 multiply-add (or fused madd), in the 4×8 blocks and in the tails alike: a
+ * sample's result does not depend on how many rows share its batch.
+ */
+export function kernelsWat(options: { relaxed: boolean }): string {
+  const { relaxed } = options;
+  // acc += x·y, lane-wise: one rounding with relaxed madd (FMA where the CPU has it), two without.
+  const madd = (acc: string, x: string, y: string): string =>
+    relaxed
+      ? `(local.set ${acc} (f32x4.relaxed_madd (local.get ${x}) (local.get ${y}) (local.get ${acc})))`
+      : `(local.set ${acc} (f32x4.add (local.get ${acc}) (f32x4.mul (local.get ${x}) (local.get ${y}))))`;
+  const maddExpr = (acc: string, x: string, y: string): string =>
+    relaxed ? `(f32x4.relaxed_madd ${x} ${y} ${acc})` : `(f32x4.add ${acc} (f32x4.mul ${x} ${y}))`;
+  const accs = Array.from({ length: 8 }, (_, i) => `$c${i}`);
+  const zero = '(v128.const i32x4 0 0 0 0)';
+  const loop = (label: string, counter: string, limit: string, step: string, body: string): string => `
+    (block $${label}_end (loop $${label}
+      (br_if $${label}_end (i32.ge_u (local.get ${counter}) ${limit}))
+      ${body}
+      (local.set ${counter} (i32.add (local.get ${counter}) ${step}))
+      (br $${label})))`;
+  const rowPtr = (r: number) => `$pa${r}`;
+  const block4x8 = `
+      ${accs.map((c) => `(local.set ${c} ${zero})`).join(' ')}
+      (local.set $pa0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsA))))
+      (local.set $pa1 (i32.add (local.get $pa0) (local.get $rsA)))
+      (local.set $pa2 (i32.add (local.get $pa1) (local.get $rsA)))
+      (local.set $pa3 (i32.add (local.get $pa2) (local.get $rsA)))
+      (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $p (i32.const 0))
+      ${loop('p4', '$p', '(local.get $k)', '(i32.const 1)', `
+        (local.set $b0 (v128.load (local.get $pb)))
+        (local.set $b1 (v128.load offset=16 (local.get $pb)))
+        ${[0, 1, 2, 3].map((r) => `
+        (local.set $x (f32x4.splat (f32.load (local.get ${rowPtr(r)}))))
+        ${madd(`$c${2 * r}`, '$x', '$b0')} ${madd(`$c${2 * r + 1}`, '$x', '$b1')}
+        (local.set ${rowPtr(r)} (i32.add (local.get ${rowPtr(r)}) (local.get $psA)))`).join('')}
+        (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))`)}
+      (local.set $pc (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+      ${[0, 1, 2, 3].map((r) => `
+      (if (local.get $acc) (then
+        (local.set $c${2 * r} (f32x4.add (v128.load (local.get $pc)) (local.get $c${2 * r})))
+        (local.set $c${2 * r + 1} (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c${2 * r + 1})))))
+      (v128.store (local.get $pc) (local.get $c${2 * r}))
+      (v128.store offset=16 (local.get $pc) (local.get $c${2 * r + 1}))
+      (local.set $pc (i32.add (local.get $pc) (local.get $rsC)))`).join('')}`;
+  // One row, eight columns: the rows left over below a multiple of 4.
+  const block1x8 = `
+      (local.set $c0 ${zero}) (local.set $c1 ${zero})
+      (local.set $pa0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsA))))
+      (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $p (i32.const 0))
+      ${loop('p1', '$p', '(local.get $k)', '(i32.const 1)', `
+        (local.set $b0 (v128.load (local.get $pb)))
+        (local.set $b1 (v128.load offset=16 (local.get $pb)))
+        (local.set $x (f32x4.splat (f32.load (local.get $pa0))))
+        ${madd('$c0', '$x', '$b0')} ${madd('$c1', '$x', '$b1')}
+        (local.set $pa0 (i32.add (local.get $pa0) (local.get $psA)))
+        (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))`)}
+      (local.set $pc (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+      (if (local.get $acc) (then
+        (local.set $c0 (f32x4.add (v128.load (local.get $pc)) (local.get $c0)))
+        (local.set $c1 (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c1)))))
+      (v128.store (local.get $pc) (local.get $c0))
+      (v128.store offset=16 (local.get $pc) (local.get $c1))`;
+  return `(module
+  (import "env" "memory" (memory 1 65536 shared))
+  ;; C(i, j) alone, with the same lane arithmetic as the blocks (lane 0 of a splat).
+  (func $dot (param $a i32) (param $b i32) (param $k i32) (param $psA i32) (param $rsB i32) (result f32)
+    (local $s v128) (local $p i32)
+    ${loop('d', '$p', '(local.get $k)', '(i32.const 1)', `
+      (local.set $s ${maddExpr('(local.get $s)', '(f32x4.splat (f32.load (local.get $a)))', '(f32x4.splat (f32.load (local.get $b)))')})
+      (local.set $a (i32.add (local.get $a) (local.get $psA)))
+      (local.set $b (i32.add (local.get $b) (local.get $rsB)))`)}
+    (f32x4.extract_lane 0 (local.get $s)))
+  (func (export "gemm") (param $m i32) (param $n i32) (param $k i32) (param $a i32) (param $rsA i32) (param $psA i32)
+      (param $b i32) (param $c i32) (param $acc i32)
+    (local $i i32) (local $j i32) (local $p i32) (local $rsB i32) (local $rsC i32) (local $m4 i32) (local $n8 i32)
+    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $pb i32) (local $pc i32)
+    (local $b0 v128) (local $b1 v128) (local $x v128) (local $s f32)
+    ${accs.map((c) => `(local ${c} v128)`).join(' ')}
+    (local.set $rsB (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $rsC (local.get $rsB))
+    (local.set $m4 (i32.and (local.get $m) (i32.const -4)))
+    (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
+    ${loop('i4', '$i', '(local.get $m4)', '(i32.const 4)', `
+      (local.set $j (i32.const 0))
+      ${loop('j4', '$j', '(local.get $n8)', '(i32.const 8)', block4x8)}`)}
+    (local.set $i (local.get $m4))
+    ${loop('i1', '$i', '(local.get $m)', '(i32.const 1)', `
+      (local.set $j (i32.const 0))
+      ${loop('j1', '$j', '(local.get $n8)', '(i32.const 8)', block1x8)}`)}
+    ;; columns beyond the last multiple of 8, every row
+    (local.set $i (i32.const 0))
+    ${loop('it', '$i', '(local.get $m)', '(i32.const 1)', `
+      (local.set $j (local.get $n8))
+      ${loop('jt', '$j', '(local.get $n)', '(i32.const 1)', `
+        (local.set $pc (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
+        (local.set $s (call $dot (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsA)))
+          (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))) (local.get $k) (local.get $psA) (local.get $rsB)))
+        (if (local.get $acc) (then (local.set $s (f32.add (f32.load (local.get $pc)) (local.get $s)))))
+        (f32.store (local.get $pc) (local.get $s))`)}`)}
+  )
+  ;; dst[cols×rows] = transpose(src[rows×cols])
+  (func (export "transpose") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $q i32)
+    ${loop('tr', '$r', '(local.get $rows)', '(i32.const 1)', `
+      (local.set $q (i32.const 0))
+      ${loop('tq', '$q', '(local.get $cols)', '(i32.const 1)', `
+        (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $rows)) (local.get $r)) (i32.const 2)))
+          (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $q)) (i32.const 2)))))`)}`)}
+  )
+)`;
+}
