@@ -1,1 +1,14 @@
-export {};
+/** @loom/bench: Loom's benchmark suites (kernels, batch-size, scaling, peers), their reports and charts. */
+export { main, parseArgs, runSuite, USAGE, type BenchOptions } from './cli.js';
+export { runKernels, kernelsConfig, naiveMatmul, type KernelsConfig } from './kernels.js';
+export { runBatchSize, batchSizeConfig, type BatchSizeConfig } from './batch-size.js';
+export { runScaling, scalingConfig, type ScalingConfig } from './scaling.js';
+export { runPeers, peersConfig, type PeersConfig } from './peers.js';
+export { timeLoomSteps, loadMlpData, buildMlp, type StepTiming, type MlpData } from './mlp.js';
+export { timeTfjsSteps, loadTf, type TfBackend } from './tfjs.js';
+export { renderLineChart, type ChartSpec, type Series } from './svg-chart.js';
+export {
+  SUITE_NAMES, machineInfo, printResult, writeResult, readResults, renderBenchmarksMd, writeBenchmarksMd,
+  type SuiteName, type SuiteResult, type MachineInfo, type Row,
+} from './report.js';
+export { fmt, textTable, markdownTable, type Table } from './format.js';

@@ -1,0 +1,114 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from './cli.js';
+import { fmt, fmtRatio, markdownTable, textTable } from './format.js';
+import { machineInfo, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
+import { renderLineChart, tickLabel } from './svg-chart.js';
+
+describe('renderLineChart', () => {
+  it('draws one polyline and a legend entry per series', () => {
+    const svg = renderLineChart({
+      title: 'a < b & c', xLabel: 'batch size', yLabel: 's', logX: true, logY: true,
+      series: [{ name: '1 worker', points: [[1, 166], [10, 17], [100, 3], [1000, 2]] }, { name: '2 workers', points: [[1, 90], [10, 9]], dashed: true }],
+    });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg).toContain('a &lt; b &amp; c');
+    expect(svg).toContain('stroke-dasharray');
+    expect(svg).toContain('(log scale)');
+    expect(svg).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('skips points a log axis cannot show and copes with a single point or no data', () => {
+    const one = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', logY: true, series: [{ name: 's', points: [[1, 0], [2, 5], [3, NaN]] }] });
+    expect(one).toContain('<polyline');
+    expect(one).not.toMatch(/NaN|Infinity/);
+    const none = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [] });
+    expect(none.startsWith('<svg')).toBe(true);
+    expect(none).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('labels ticks briefly', () => {
+    expect(tickLabel(50_000)).toBe('50k');
+    expect(tickLabel(2_000_000)).toBe('2M');
+    expect(tickLabel(0.25)).toBe('0.25');
+  });
+});
+
+describe('tables and numbers', () => {
+  it('formats with significant digits, ratios and missing values', () => {
+    expect(fmt(166.4)).toBe('166');
+    expect(fmt(0.01234)).toBe('0.0123');
+    expect(fmt(50_000)).toBe('50,000');
+    expect(fmt(null)).toBe('–');
+    expect(fmt(NaN)).toBe('–');
+    expect(fmtRatio(1.94)).toBe('1.94×');
+  });
+
+  it('renders text and markdown tables with aligned columns', () => {
+    const t = { columns: ['batch', 'name'], rows: [['1', 'a'], ['1000', 'bb']] };
+    const text = textTable(t).split('\n');
+    expect(text[2]).toBe('    1  a');
+    const md = markdownTable(t);
+    expect(md).toContain('| ---: | --- |');
+    expect(md.split('\n')).toHaveLength(4);
+  });
+});
+
+describe('parseArgs', () => {
+  it('defaults to every suite, full mode', () => {
+    const o = parseArgs([])!;
+    expect(o.suites).toEqual(['kernels', 'batch-size', 'scaling', 'peers']);
+    expect(o.quick).toBe(false);
+    expect(o.outDir.endsWith(join('bench', 'results'))).toBe(true);
+    expect(o.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
+  });
+
+  it('reads suites and options', () => {
+    const o = parseArgs(['scaling', 'kernels', '--quick', '--out', '/tmp/x', '--no-md', '--batch-sizes=1,10', '--workers', '1,2'])!;
+    expect(o.suites).toEqual(['kernels', 'scaling']);
+    expect(o).toMatchObject({ quick: true, outDir: '/tmp/x', mdPath: null, batchSizes: [1, 10], workers: [1, 2] });
+    expect(parseArgs(['all']))!.toBeTruthy();
+    expect(parseArgs(['--help'])).toBeNull();
+  });
+
+  it('rejects unknown suites and bad lists with a message naming them', () => {
+    expect(() => parseArgs(['speed'])).toThrow(/unknown argument "speed"/);
+    expect(() => parseArgs(['--batch-sizes', '0,10'])).toThrow(/--batch-sizes expects .*positive integers/);
+    expect(() => parseArgs(['--out'])).toThrow(/--out needs a value/);
+  });
+});
+
+describe('report files', () => {
+  const fake = (suite: SuiteResult['suite']): SuiteResult => ({
+    suite, title: `Title ${suite}`, description: 'What it measures.', quick: true, date: new Date().toISOString(), durationS: 1.5,
+    machine: machineInfo(), config: { quick: true }, records: [{ a: 1, b: 'x' }], ratios: { r: 2 }, notes: ['a note'],
+    table: { columns: ['a', 'b'], rows: [['1', 'x']] },
+    chart: { title: 'c', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [[1, 1], [2, 2]] }] },
+  });
+
+  it('writes JSON and SVG, and BENCHMARKS.md from every result present', async () => {
+    const dir = await mkdtemp(join(os.tmpdir(), 'loom-bench-'));
+    const results = join(dir, 'results');
+    await writeResult(fake('scaling'), results);
+    const files = await writeResult(fake('kernels'), results);
+    expect(JSON.parse(await readFile(files.json, 'utf8')).suite).toBe('kernels');
+    expect((await readFile(files.svg, 'utf8')).startsWith('<svg')).toBe(true);
+    expect((await readResults(results)).map((r) => r.suite)).toEqual(['kernels', 'scaling']);
+    const md = join(dir, 'BENCHMARKS.md');
+    await writeBenchmarksMd(results, md);
+    const text = await readFile(md, 'utf8');
+    expect(text).toContain('## Title kernels');
+    expect(text).toContain('## Title scaling');
+    expect(text).toContain('](results/kernels.svg)');
+    expect(text).toContain(machineInfo().cpu);
+    expect(text).toContain('Quick run');
+  });
+
+  it('says so when there are no results', () => {
+    expect(renderBenchmarksMd([], '/x/BENCHMARKS.md', '/x/results')).toContain('No results yet');
+  });
+});

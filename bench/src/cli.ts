@@ -1,0 +1,141 @@
+/**
+ * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers …]
+ * [--quick] [--out DIR] [--md FILE|--no-md] [--batch-sizes 1,10,100] [--workers 1,2]`.
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { kernelsConfig, runKernels } from './kernels.js';
+import { peersConfig, runPeers } from './peers.js';
+import { SUITE_NAMES, printResult, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
+import { runScaling, scalingConfig } from './scaling.js';
+
+export interface BenchOptions {
+  suites: SuiteName[];
+  quick: boolean;
+  outDir: string;
+  /** BENCHMARKS.md to rewrite, or null for none. */
+  mdPath: string | null;
+  batchSizes?: number[];
+  workers?: number[];
+}
+
+/** The bench package's root (`bench/`), from either `src/` or `dist/`. */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const USAGE = `usage: node bench/dist/run.js [all|${SUITE_NAMES.join('|')} ...] [options]
+
+  --quick               small samples: the whole run takes a few minutes
+  --out DIR             where <suite>.json and <suite>.svg go (default: bench/results)
+  --md FILE             the report to rewrite (default: bench/BENCHMARKS.md)
+  --no-md               do not rewrite the report
+  --batch-sizes LIST    batch-size suite: batch sizes, e.g. 1,10,100,1000
+  --workers LIST        batch-size and scaling suites: worker counts, e.g. 1,2
+  --help                this text`;
+
+function positiveIntegers(value: string | undefined, flag: string): number[] {
+  const list = (value ?? '').split(',').filter((s) => s.trim() !== '').map(Number);
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) {
+    throw new Error(`${flag} expects a comma-separated list of positive integers, got ${JSON.stringify(value ?? '')}`);
+  }
+  return list;
+}
+
+/** Parses the command line; throws an Error naming the bad argument. Returns null for --help. */
+export function parseArgs(argv: readonly string[]): BenchOptions | null {
+  const suites = new Set<SuiteName>();
+  const o: BenchOptions = { suites: [], quick: false, outDir: resolve(packageRoot, 'results'), mdPath: resolve(packageRoot, 'BENCHMARKS.md') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return null;
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--out':
+        o.outDir = resolve(value());
+        break;
+      case '--md':
+        o.mdPath = resolve(value());
+        break;
+      case '--no-md':
+        o.mdPath = null;
+        break;
+      case '--batch-sizes':
+        o.batchSizes = positiveIntegers(value(), flag);
+        break;
+      case '--workers':
+        o.workers = positiveIntegers(value(), flag);
+        break;
+      default:
+        if (flag === 'all') SUITE_NAMES.forEach((s) => suites.add(s));
+        else if ((SUITE_NAMES as readonly string[]).includes(flag)) suites.add(flag as SuiteName);
+        else throw new Error(`unknown argument ${JSON.stringify(a)}: expected all, ${SUITE_NAMES.join(', ')} or an option (--help)`);
+    }
+  }
+  o.suites = suites.size === 0 ? [...SUITE_NAMES] : SUITE_NAMES.filter((s) => suites.has(s));
+  return o;
+}
+
+/** Runs one suite with its default configuration for the mode, adjusted by the options. */
+export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 'batchSizes' | 'workers'>, log: (line: string) => void): Promise<SuiteResult> {
+  switch (name) {
+    case 'kernels':
+      return runKernels({ ...kernelsConfig(o.quick), log });
+    case 'batch-size': {
+      const c = batchSizeConfig(o.quick);
+      return runBatchSize({ ...c, batchSizes: o.batchSizes ?? c.batchSizes, workers: o.workers ?? c.workers, log });
+    }
+    case 'scaling': {
+      const c = scalingConfig(o.quick);
+      return runScaling({ ...c, workers: o.workers ?? c.workers, log });
+    }
+    case 'peers':
+      return runPeers({ ...peersConfig(o.quick), log });
+  }
+}
+
+/** The command: runs the suites, prints and saves each, then rewrites BENCHMARKS.md. Returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: BenchOptions | null;
+  try {
+    options = parseArgs(argv);
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return 0;
+  }
+  const t0 = performance.now();
+  const log = (line: string) => console.error(`  ${line}`);
+  let failed = 0;
+  console.log(`Loom benchmarks: ${options.suites.join(', ')}${options.quick ? ' (quick)' : ''}`);
+  for (const name of options.suites) {
+    console.error(`\n[${name}] running…`);
+    try {
+      const result = await runSuite(name, options, log);
+      printResult(result);
+      const files = await writeResult(result, options.outDir);
+      console.log(`  → ${files.json}, ${files.svg}`);
+    } catch (e) {
+      failed++;
+      console.error(`bench: suite ${name} failed: ${(e as Error).stack ?? String(e)}`);
+    }
+  }
+  if (options.mdPath) {
+    await writeBenchmarksMd(options.outDir, options.mdPath);
+    console.log(`\nReport: ${options.mdPath}`);
+  }
+  console.log(`Done in ${((performance.now() - t0) / 1000).toFixed(1)} s${failed ? `; ${failed} suite(s) failed` : ''}.`);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,335 @@
+/**
+ * kernels: benchmark.js suites for the kernels a training step spends its time in. Matrix
+ * products in GFLOP/s at the MLP's shapes, for the four transpose combinations (a dense layer's
+ * forward is NN, its weight gradient TN, its input gradient NT), against a textbook triple loop
+ * and tfjs's matMul on its cpu and wasm backends; elementwise kernels in GB/s against the same
+ * operation written as one plain loop.
+ */
+import Benchmark from 'benchmark';
+import { Adam, Tensor } from 'loom';
+import { activationKernels } from '@loom/autodiff';
+import { add, gemm, relu, softmaxRows } from '@loom/tensor';
+import { fmt, fmtRatio, type Table } from './format.js';
+import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { loadTf, type TfBackend } from './tfjs.js';
+
+export type Shape3 = [m: number, k: number, n: number];
+
+export interface KernelsConfig {
+  quick: boolean;
+  /** (M, K, N) of C[M×N] = A[M×K]·B[K×N]. */
+  matmulShapes: Shape3[];
+  /** Shapes (NN only) that also run the textbook triple loop; it is slow, so not all of them. */
+  naiveShapes: Shape3[];
+  /** tfjs backends whose matMul runs at every shape (NN); empty to skip tfjs. */
+  tfjsBackends: TfBackend[];
+  /** [rows, cols] of the elementwise kernels (a hidden layer's activations). */
+  elementwiseShape: [number, number];
+  /** [rows, cols] of the softmax (the output layer). */
+  softmaxShape: [number, number];
+  /** Parameters in the Adam update (the MLP has 648,010). */
+  adamParams: number;
+  /** benchmark.js: seconds per benchmark and minimum samples. */
+  maxTime: number;
+  minSamples: number;
+  log?: (line: string) => void;
+}
+
+export function kernelsConfig(quick: boolean): KernelsConfig {
+  return {
+    quick,
+    matmulShapes: [[100, 784, 500], [100, 500, 500], [512, 512, 512], [50, 784, 500]],
+    naiveShapes: quick ? [[50, 784, 500]] : [[100, 784, 500], [100, 500, 500], [50, 784, 500]],
+    tfjsBackends: ['cpu', 'wasm'],
+    elementwiseShape: [100, 500],
+    softmaxShape: [100, 10],
+    adamParams: 648_010,
+    maxTime: quick ? 0.3 : 1.5,
+    minSamples: quick ? 3 : 5,
+  };
+}
+
+const TRANSPOSES: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+const opName = (ta: boolean, tb: boolean) => `${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`;
+
+function randomArray(n: number, seed: number): Float32Array {
+  // A cheap LCG: kernels only need non-trivial, reproducible values, not good randomness.
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+  }
+  return a;
+}
+
+/** The textbook i-j-k product: the baseline that shows what blocking and packing buy. */
+export function naiveMatmul(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p]! * b[p * n + j]!;
+      c[i * n + j] = s;
+    }
+  }
+}
+
+interface Measured {
+  name: string;
+  /** Median seconds per call over benchmark.js's samples. */
+  seconds: number;
+  meanSeconds: number;
+  rme: number;
+  samples: number;
+}
+
+function medianOf(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Runs each function as a benchmark.js benchmark and keeps the median sample: other processes
+ * share this machine, and a median shrugs off the samples they hit where a mean does not.
+ * Each function first runs untimed for a while, so the optimizing compiler has finished with it
+ * before benchmark.js's first sample. Decompilation is off: benchmark.js would otherwise try to
+ * recompile each function's source outside its closure, which fails for every function here
+ * (they all close over their buffers).
+ */
+function measure(cases: [string, () => void][], config: KernelsConfig): Measured[] {
+  Benchmark.support.decompilation = false;
+  const suite = new Benchmark.Suite();
+  for (const [name, fn] of cases) {
+    suite.add(name, fn, {
+      maxTime: config.maxTime,
+      minSamples: config.minSamples,
+      onStart: () => {
+        const until = performance.now() + config.maxTime * 100;
+        let calls = 0;
+        while (calls < 3 || performance.now() < until) {
+          fn();
+          calls++;
+        }
+      },
+    });
+  }
+  suite.on('cycle', (e: Benchmark.Event) => config.log?.(`kernels: ${String(e.target)}`));
+  suite.run({ async: false });
+  const out: Measured[] = [];
+  suite.forEach((b: Benchmark) => {
+    if (b.error) throw b.error;
+    out.push({ name: b.name!, seconds: medianOf(b.stats.sample), meanSeconds: b.stats.mean, rme: b.stats.rme, samples: b.stats.sample.length });
+  });
+  return out;
+}
+
+interface MatmulRow {
+  kernel: string;
+  shape: string;
+  m: number; k: number; n: number;
+  loom: number; naive: number | null; cpu: number | null; wasm: number | null;
+}
+
+async function matmulRows(config: KernelsConfig): Promise<{ rows: MatmulRow[]; raw: Measured[] }> {
+  const cases: [string, () => void][] = [];
+  for (const [m, k, n] of config.matmulShapes) {
+    const a = randomArray(m * k, 1), b = randomArray(k * n, 2), c = new Float32Array(m * n);
+    for (const [ta, tb] of TRANSPOSES) cases.push([`loom ${opName(ta, tb)} ${m}x${k}x${n}`, () => gemm(m, n, k, a, ta, b, tb, c)]);
+    if (config.naiveShapes.some((s) => s[0] === m && s[1] === k && s[2] === n)) {
+      cases.push([`naive NN ${m}x${k}x${n}`, () => naiveMatmul(m, n, k, a, b, c)]);
+    }
+  }
+  const raw = measure(cases, config);
+  for (const backend of config.tfjsBackends) {
+    const tf = await loadTf(backend);
+    const tfCases: [string, () => void][] = [];
+    const keep: { dispose(): void }[] = [];
+    for (const [m, k, n] of config.matmulShapes) {
+      const a = tf.tensor2d(randomArray(m * k, 1), [m, k]), b = tf.tensor2d(randomArray(k * n, 2), [k, n]);
+      keep.push(a, b);
+      // dataSync: the product is not done (wasm) or not even started (cpu is lazy in places) until read.
+      tfCases.push([`tfjs-${backend} NN ${m}x${k}x${n}`, () => {
+        const c = tf.matMul(a, b);
+        c.dataSync();
+        c.dispose();
+      }]);
+    }
+    raw.push(...measure(tfCases, config));
+    for (const t of keep) t.dispose();
+  }
+  const gflops = (name: string, m: number, k: number, n: number) => {
+    const r = raw.find((x) => x.name === name);
+    return r ? (2 * m * k * n) / r.seconds / 1e9 : null;
+  };
+  const rows: MatmulRow[] = [];
+  for (const [m, k, n] of config.matmulShapes) {
+    for (const [ta, tb] of TRANSPOSES) {
+      const op = opName(ta, tb), size = `${m}x${k}x${n}`;
+      const nn = op === 'NN';
+      rows.push({
+        kernel: `matmul ${op}`, shape: `(${m}, ${k}, ${n})`, m, k, n,
+        loom: gflops(`loom ${op} ${size}`, m, k, n)!,
+        naive: nn ? gflops(`naive NN ${size}`, m, k, n) : null,
+        cpu: nn ? gflops(`tfjs-cpu NN ${size}`, m, k, n) : null,
+        wasm: nn ? gflops(`tfjs-wasm NN ${size}`, m, k, n) : null,
+      });
+    }
+  }
+  return { rows, raw };
+}
+
+interface ElementwiseRow {
+  kernel: string;
+  shape: string;
+  bytes: number;
+  loom: number;
+  plain: number | null;
+}
+
+function elementwiseRows(config: KernelsConfig): { rows: ElementwiseRow[]; raw: Measured[] } {
+  const [r, c] = config.elementwiseShape;
+  const n = r * c;
+  const x = randomArray(n, 3), bias = randomArray(c, 4), out = new Float32Array(n);
+  const xt = new Tensor(x, [r, c]), bt = new Tensor(bias, [c]), ot = new Tensor(out, [r, c]);
+  const [sr, sc] = config.softmaxShape;
+  const sx = randomArray(sr * sc, 5).map((v) => v * 20), sy = new Float32Array(sr * sc);
+  const p = config.adamParams;
+  const param = randomArray(p, 6), grad = randomArray(p, 7), copyDst = new Float32Array(p);
+  const adam = new Adam();
+  const m1 = new Float32Array(p), v1 = new Float32Array(p);
+  let t = 0;
+  const reluKernel = activationKernels['relu']!;
+
+  const cases: [string, () => void][] = [
+    ['loom add-bias', () => void add(xt, bt, ot)],
+    ['plain add-bias', () => {
+      for (let i = 0, o = 0; i < r; i++, o += c) for (let j = 0; j < c; j++) out[o + j] = x[o + j]! + bias[j]!;
+    }],
+    ['loom relu-layer', () => reluKernel.forward(x, out, n, c, 0)],
+    ['loom relu-tensor', () => void relu(xt, ot)],
+    ['plain relu', () => {
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        out[i] = v > 0 ? v : 0;
+      }
+    }],
+    ['loom softmax', () => softmaxRows(sx, sy, sr, sc)],
+    ['plain softmax', () => {
+      for (let i = 0, o = 0; i < sr; i++, o += sc) {
+        let mx = -Infinity, s = 0;
+        for (let j = 0; j < sc; j++) mx = Math.max(mx, sx[o + j]!);
+        for (let j = 0; j < sc; j++) s += sy[o + j] = Math.exp(sx[o + j]! - mx);
+        for (let j = 0; j < sc; j++) sy[o + j] = sy[o + j]! / s;
+      }
+    }],
+    ['loom adam', () => adam.apply([param], [grad])],
+    ['plain adam', () => {
+      t++;
+      const alpha = (0.001 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+      for (let i = 0; i < p; i++) {
+        const g = grad[i]!;
+        const mi = (m1[i] = m1[i]! + (g - m1[i]!) * 0.1);
+        const vi = (v1[i] = v1[i]! + (g * g - v1[i]!) * 0.001);
+        param[i] = param[i]! - (mi * alpha) / (Math.sqrt(vi) + 1e-7);
+      }
+    }],
+    ['copy', () => copyDst.set(grad)],
+  ];
+  const raw = measure(cases, config);
+  const gbps = (name: string, bytes: number) => {
+    const m = raw.find((x) => x.name === name);
+    return m ? bytes / m.seconds / 1e9 : null;
+  };
+  const hidden = `${r}×${c}`;
+  const rows: ElementwiseRow[] = [
+    { kernel: 'add bias (Tensor op, broadcast)', shape: `${hidden} + ${c}`, bytes: (2 * n + c) * 4, loom: 0, plain: 0 },
+    { kernel: 'relu forward (layer kernel)', shape: hidden, bytes: 8 * n, loom: 0, plain: 0 },
+    { kernel: 'relu forward (Tensor op)', shape: hidden, bytes: 8 * n, loom: 0, plain: 0 },
+    { kernel: 'softmax rows', shape: `${sr}×${sc}`, bytes: 8 * sr * sc, loom: 0, plain: 0 },
+    // Adam reads param, grad, m, v and writes param, m, v: 7 floats per parameter.
+    { kernel: 'adam update', shape: `${p.toLocaleString('en-US')} params`, bytes: 28 * p, loom: 0, plain: 0 },
+    { kernel: 'copy (TypedArray.set, memory roof)', shape: `${p.toLocaleString('en-US')} floats`, bytes: 8 * p, loom: 0, plain: null },
+  ];
+  const names: [string, string | null][] = [
+    ['loom add-bias', 'plain add-bias'], ['loom relu-layer', 'plain relu'], ['loom relu-tensor', 'plain relu'],
+    ['loom softmax', 'plain softmax'], ['loom adam', 'plain adam'], ['copy', null],
+  ];
+  rows.forEach((row, i) => {
+    const [loomName, plainName] = names[i]!;
+    row.loom = gbps(loomName, row.bytes)!;
+    row.plain = plainName ? gbps(plainName, row.bytes) : null;
+  });
+  return { rows, raw };
+}
+
+const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
+
+/** Runs the kernels suite. */
+export async function runKernels(config: KernelsConfig): Promise<SuiteResult> {
+  const clock = startClock();
+  const mm = await matmulRows(config);
+  const ew = elementwiseRows(config);
+  const records: Row[] = [];
+  const table: Table = {
+    columns: ['kernel', 'shape (M, K, N)', 'unit', 'Loom', 'plain loop', 'tfjs-cpu', 'tfjs-wasm', 'Loom ÷ loop', 'Loom ÷ tfjs-cpu', 'Loom ÷ tfjs-wasm'],
+    rows: [],
+  };
+  for (const r of mm.rows) {
+    records.push({ kernel: r.kernel, shape: r.shape, m: r.m, k: r.k, n: r.n, unit: 'GFLOP/s', loom: r.loom, plainLoop: r.naive, tfjsCpu: r.cpu, tfjsWasm: r.wasm });
+    table.rows.push([r.kernel, r.shape, 'GFLOP/s', fmt(r.loom), fmt(r.naive), fmt(r.cpu), fmt(r.wasm),
+      fmtRatio(ratio(r.loom, r.naive)), fmtRatio(ratio(r.loom, r.cpu)), fmtRatio(ratio(r.loom, r.wasm))]);
+  }
+  for (const r of ew.rows) {
+    records.push({ kernel: r.kernel, shape: r.shape, unit: 'GB/s', bytesPerCall: r.bytes, loom: r.loom, plainLoop: r.plain, tfjsCpu: null, tfjsWasm: null });
+    table.rows.push([r.kernel, r.shape, 'GB/s', fmt(r.loom), fmt(r.plain), '–', '–', fmtRatio(ratio(r.loom, r.plain)), '–', '–']);
+  }
+  const ratios: Record<string, number | null> = {};
+  for (const r of mm.rows.filter((x) => x.kernel === 'matmul NN')) {
+    ratios[`matmul ${r.m}x${r.k}x${r.n} Loom/naive`] = ratio(r.loom, r.naive);
+    ratios[`matmul ${r.m}x${r.k}x${r.n} Loom/tfjs-cpu`] = ratio(r.loom, r.cpu);
+    ratios[`matmul ${r.m}x${r.k}x${r.n} Loom/tfjs-wasm`] = ratio(r.loom, r.wasm);
+  }
+  for (const r of ew.rows) if (r.plain !== null) ratios[`${r.kernel} Loom/plain`] = ratio(r.loom, r.plain);
+
+  const notes: string[] = [];
+  const nnRows = mm.rows.filter((x) => x.kernel === 'matmul NN');
+  const best = (f: (r: MatmulRow) => number | null) => nnRows.map(f).filter((v): v is number => v !== null);
+  const loomNN = best((r) => r.loom), wasmNN = best((r) => r.wasm);
+  if (loomNN.length) notes.push(`Loom's JS matmul (NN) runs at ${fmt(Math.min(...loomNN))}–${fmt(Math.max(...loomNN))} GFLOP/s on one core.`);
+  if (wasmNN.length) notes.push(`tfjs-wasm (XNNPACK, SIMD, one thread) runs at ${fmt(Math.min(...wasmNN))}–${fmt(Math.max(...wasmNN))} GFLOP/s: the gap a WebAssembly SIMD kernel could close.`);
+  const spread = config.matmulShapes.map(([m, k, n]) => {
+    const rs = mm.rows.filter((x) => x.m === m && x.k === k && x.n === n).map((x) => x.loom);
+    return Math.max(...rs) / Math.min(...rs);
+  });
+  notes.push(`Transposed operands cost at most ${fmtRatio(Math.max(...spread))} between the fastest and slowest of NN/TN/NT/TT at one shape (packing absorbs the strides).`);
+  notes.push('Each figure is the median of benchmark.js samples (one core, main thread); tfjs figures include reading the product back (dataSync).');
+
+  const flops = (r: MatmulRow) => 2 * r.m * r.k * r.n;
+  const series = TRANSPOSES.map(([ta, tb]) => {
+    const op = opName(ta, tb);
+    return { name: `Loom ${op}`, points: mm.rows.filter((r) => r.kernel === `matmul ${op}`).map((r): [number, number] => [flops(r), r.loom]) };
+  });
+  const baseline = (name: string, f: (r: MatmulRow) => number | null) => ({
+    name, dashed: true, points: nnRows.filter((r) => f(r) !== null).map((r): [number, number] => [flops(r), f(r)!]),
+  });
+  const chartSeries = [...series, baseline('textbook loop NN', (r) => r.naive), baseline('tfjs-cpu NN', (r) => r.cpu), baseline('tfjs-wasm NN', (r) => r.wasm)]
+    .filter((s) => s.points.length > 0);
+
+  return {
+    suite: 'kernels',
+    title: 'Kernels: matmul GFLOP/s and elementwise GB/s',
+    description:
+      'benchmark.js on the main thread (one core). Matrix products C[M×N] = op(A)·op(B) at the MLP\'s shapes for the four transpose combinations, in GFLOP/s (2·M·K·N per call), against the textbook i-j-k triple loop and tfjs\'s `matMul` (cpu and wasm backends) measured in the same run. Elementwise kernels in GB/s (bytes read + written per call) against the same operation written as one plain loop; the copy row is the memory roof.',
+    quick: config.quick,
+    date: clock.date,
+    durationS: elapsedS(clock),
+    machine: clock.machine,
+    config: { ...config, log: undefined },
+    records,
+    ratios,
+    notes,
+    table,
+    chart: { title: 'Matrix product throughput', xLabel: 'FLOPs per call (2·M·K·N)', yLabel: 'GFLOP/s', logX: true, logY: true, series: chartSeries },
+  };
+}

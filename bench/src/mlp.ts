@@ -1,0 +1,191 @@
+/**
+ * The workload every training benchmark shares: the Keras tutorial's MNIST MLP
+ * (784-500-500-10, relu/softmax, Adam, categorical cross-entropy), and how Loom is timed on it.
+ */
+import { Sequential, Tensor, layers, loadMnist, setSeed, toCategorical } from 'loom';
+
+export const MNIST_HIDDEN = [500, 500];
+
+/** MNIST as the benchmarks use it: flat pixels, one-hot labels. */
+export interface MlpData {
+  x: Tensor;
+  y: Tensor;
+  testX: Tensor;
+  testY: Tensor;
+}
+
+const dataCache = new Map<string, Promise<MlpData>>();
+
+/** The first `trainLimit` training and `testLimit` test images of MNIST, loaded once per process. */
+export function loadMlpData(trainLimit: number, testLimit: number): Promise<MlpData> {
+  const key = `${trainLimit}/${testLimit}`;
+  let p = dataCache.get(key);
+  if (!p) {
+    p = loadMnist({ limit: trainLimit, testLimit }).then(({ train, test }) => ({
+      x: train.x,
+      y: toCategorical(train.y, 10),
+      testX: test.x,
+      testY: toCategorical(test.y, 10),
+    }));
+    dataCache.set(key, p);
+  }
+  return p;
+}
+
+/** The MLP with the given hidden widths, seeded weights, compiled with Adam. */
+export function buildMlp(hidden: readonly number[], seed = 1, inputSize = 784, classes = 10): Sequential {
+  setSeed(seed);
+  const model = new Sequential();
+  hidden.forEach((units, i) => model.add(layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [inputSize] } : {}) })));
+  model.add(layers.dense({ units: classes, activation: 'softmax', ...(hidden.length === 0 ? { inputShape: [inputSize] } : {}) }));
+  model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+  return model;
+}
+
+/**
+ * The first `n` rows of `t`: a view when there are enough, else the rows repeated (so a tiny test
+ * dataset can still feed a timing run of many steps).
+ */
+export function takeRows(t: Tensor, n: number): Tensor {
+  const rows = t.shape[0]!;
+  const width = t.data.length / rows;
+  if (n <= rows) return new Tensor(t.data.subarray(0, n * width), [n, ...t.shape.slice(1)]);
+  const out = new Float32Array(n * width);
+  for (let r = 0; r < n; r += rows) out.set(t.data.subarray(0, Math.min(rows, n - r) * width), r * width);
+  return new Tensor(out, [n, ...t.shape.slice(1)]);
+}
+
+/** How long training steps took, after a warm-up. */
+export interface StepTiming {
+  batchSize: number;
+  workers: number;
+  warmupSteps: number;
+  steps: number;
+  /** Mean over the timed steps: what an epoch costs per step. */
+  msPerStep: number;
+  medianMsPerStep: number;
+  samplesPerSec: number;
+  /** From the `fit` call to its first batch: starting threads and checking the data. Not in msPerStep. */
+  startupMs: number;
+  /** Each timed step, in order. */
+  stepMs: number[];
+}
+
+export interface LoomTimingOptions {
+  hidden: readonly number[];
+  batchSize: number;
+  workers: number;
+  warmupSteps: number;
+  steps: number;
+  seed?: number;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Summarises step end times (ms) into a timing; `ends[0]` is the start of the first timed step. */
+export function stepTiming(ends: readonly number[], batchSize: number, workers: number, warmupSteps: number, startupMs: number): StepTiming {
+  const stepMs: number[] = [];
+  for (let i = 1; i < ends.length; i++) stepMs.push(+(ends[i]! - ends[i - 1]!).toFixed(4));
+  const steps = stepMs.length;
+  const msPerStep = (ends[ends.length - 1]! - ends[0]!) / steps;
+  return {
+    batchSize, workers, warmupSteps, steps, msPerStep, medianMsPerStep: median(stepMs),
+    samplesPerSec: (batchSize * 1000) / msPerStep, startupMs, stepMs,
+  };
+}
+
+/**
+ * Times `steps` Loom training steps after `warmupSteps` untimed ones (JIT, caches, thread
+ * start-up), on the first (warm-up + steps) × batch samples of `data`, with a fresh model.
+ * The clock runs from the end of the last warm-up step to the end of the last timed step, so
+ * the threads' start-up per `fit` is excluded (it is reported apart as `startupMs`).
+ */
+export async function timeLoomSteps(data: MlpData, o: LoomTimingOptions): Promise<StepTiming> {
+  const total = o.warmupSteps + o.steps;
+  const x = takeRows(data.x, total * o.batchSize);
+  const y = takeRows(data.y, total * o.batchSize);
+  const model = buildMlp(o.hidden, o.seed ?? 1, data.x.shape[1], data.y.shape[1]);
+  const ends: number[] = [];
+  let trainBegin = 0;
+  const called = performance.now();
+  await model.fit(x, y, {
+    batchSize: o.batchSize, epochs: 1, workers: o.workers, seed: o.seed ?? 1, verbose: 0,
+    callbacks: [{
+      onTrainBegin() {
+        trainBegin = performance.now();
+        if (o.warmupSteps === 0) ends.push(trainBegin);
+      },
+      onBatchEnd(b: number) {
+        if (b >= o.warmupSteps - 1) ends.push(performance.now());
+        if (b >= total - 1) model.stopTraining = true;
+      },
+    }],
+  });
+  if (ends.length < 2) throw new Error(`timeLoomSteps: fit ran ${ends.length} timed steps, expected ${o.steps}`);
+  return stepTiming(ends, o.batchSize, o.workers, o.warmupSteps, trainBegin - called);
+}
+
+/** Loss and accuracy on the test set. */
+export async function testAccuracy(model: Sequential, data: MlpData): Promise<{ loss: number; accuracy: number }> {
+  const [loss, accuracy] = await model.evaluate(data.testX, data.testY, { batchSize: 1000 });
+  return { loss: loss!, accuracy: accuracy! };
+}
+
+export interface TrainOutcome {
+  steps: number;
+  samples: number;
+  seconds: number;
+  loss: number;
+  accuracy: number;
+}
+
+/**
+ * Trains a fresh model on `data.x` until `budgetS` seconds have passed (from the first step, so
+ * thread start-up is not charged), then measures test accuracy.
+ */
+export async function trainForBudget(data: MlpData, o: { hidden: readonly number[]; batchSize: number; workers: number; budgetS: number; seed?: number }): Promise<TrainOutcome> {
+  const model = buildMlp(o.hidden, o.seed ?? 1, data.x.shape[1], data.y.shape[1]);
+  const rows = data.x.shape[0]!;
+  let t0 = 0, t1 = 0, steps = 0, samples = 0;
+  await model.fit(data.x, data.y, {
+    batchSize: o.batchSize, epochs: 1_000_000, workers: o.workers, seed: o.seed ?? 1, verbose: 0,
+    callbacks: [{
+      onTrainBegin() {
+        t0 = performance.now();
+      },
+      onBatchEnd(b: number) {
+        steps++;
+        samples += Math.min(o.batchSize, rows - b * o.batchSize);
+        t1 = performance.now();
+        if (t1 - t0 >= o.budgetS * 1000) model.stopTraining = true;
+      },
+    }],
+  });
+  return { steps, samples, seconds: (t1 - t0) / 1000, ...(await testAccuracy(model, data)) };
+}
+
+/** Trains a fresh model for `epochs` epochs on the first `samples` training images, then measures test accuracy. */
+export async function trainEpochs(data: MlpData, o: { hidden: readonly number[]; batchSize: number; workers: number; epochs: number; samples: number; seed?: number }): Promise<TrainOutcome> {
+  const model = buildMlp(o.hidden, o.seed ?? 1, data.x.shape[1], data.y.shape[1]);
+  const x = takeRows(data.x, o.samples);
+  const y = takeRows(data.y, o.samples);
+  let t0 = 0, t1 = 0, steps = 0;
+  await model.fit(x, y, {
+    batchSize: o.batchSize, epochs: o.epochs, workers: o.workers, seed: o.seed ?? 1, verbose: 0,
+    callbacks: [{
+      onTrainBegin() {
+        t0 = performance.now();
+      },
+      onBatchEnd() {
+        steps++;
+        t1 = performance.now();
+      },
+    }],
+  });
+  return { steps, samples: o.samples * o.epochs, seconds: (t1 - t0) / 1000, ...(await testAccuracy(model, data)) };
+}

@@ -1,0 +1,125 @@
+/**
+ * peers: the same workload (MNIST 784-500-500-10, Adam, batch 100) in Loom and in TensorFlow.js,
+ * in one run, as ratios. tfjs is slow (its cpu backend takes minutes per epoch), so every
+ * framework is timed on a fixed number of steps after a warm-up and scaled to a
+ * 60,000-sample epoch.
+ */
+import os from 'node:os';
+import { fmt, fmtRatio, type Table } from './format.js';
+import { MNIST_HIDDEN, loadMlpData, timeLoomSteps, type StepTiming } from './mlp.js';
+import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { timeTfjsSteps, type TfBackend } from './tfjs.js';
+
+export interface PeersConfig {
+  quick: boolean;
+  hidden: number[];
+  batchSize: number;
+  epochSamples: number;
+  trainLimit: number;
+  /** Loom's worker counts; the first is the reference for the ratios. */
+  loomWorkers: number[];
+  loomSteps: number;
+  loomWarmupSteps: number;
+  tfjsBackends: TfBackend[];
+  tfjsSteps: Record<TfBackend, number>;
+  tfjsWarmupSteps: number;
+  log?: (line: string) => void;
+}
+
+export function peersConfig(quick: boolean): PeersConfig {
+  const cores = os.availableParallelism();
+  return {
+    quick,
+    hidden: MNIST_HIDDEN,
+    batchSize: 100,
+    epochSamples: 60_000,
+    trainLimit: quick ? 1_000 : 4_000,
+    loomWorkers: [...new Set([cores, 1])],
+    loomSteps: quick ? 6 : 30,
+    loomWarmupSteps: 2,
+    tfjsBackends: ['wasm', 'cpu'],
+    tfjsSteps: quick ? { wasm: 5, cpu: 3 } : { wasm: 20, cpu: 20 },
+    tfjsWarmupSteps: quick ? 1 : 2,
+  };
+}
+
+interface Entry {
+  /** Short name for ratios: `Loom 2 workers`, `tfjs-wasm`. */
+  id: string;
+  framework: string;
+  backend: string;
+  workers: number;
+  timing: StepTiming;
+}
+
+/** Runs the peers suite. */
+export async function runPeers(config: PeersConfig): Promise<SuiteResult> {
+  const clock = startClock();
+  const log = config.log ?? (() => {});
+  const data = await loadMlpData(config.trainLimit, 100);
+  const entries: Entry[] = [];
+  for (const workers of config.loomWorkers) {
+    const timing = await timeLoomSteps(data, { hidden: config.hidden, batchSize: config.batchSize, workers, warmupSteps: config.loomWarmupSteps, steps: config.loomSteps });
+    log(`peers: Loom, ${workers} worker(s): ${fmt(timing.msPerStep)} ms/step`);
+    entries.push({ id: `Loom ${workers} worker${workers === 1 ? '' : 's'}`, framework: 'Loom', backend: `JS kernels, ${workers} worker${workers === 1 ? '' : 's'}`, workers, timing });
+  }
+  for (const backend of config.tfjsBackends) {
+    const timing = await timeTfjsSteps(backend, data, { hidden: config.hidden, batchSize: config.batchSize, warmupSteps: config.tfjsWarmupSteps, steps: config.tfjsSteps[backend] });
+    log(`peers: tfjs-${backend}: ${fmt(timing.msPerStep)} ms/step`);
+    entries.push({
+      id: `tfjs-${backend}`,
+      framework: 'TensorFlow.js 4.22',
+      backend: backend === 'wasm' ? 'wasm (XNNPACK SIMD, 1 thread)' : 'cpu (pure JS)',
+      workers: 1,
+      timing,
+    });
+  }
+
+  const steps = Math.ceil(config.epochSamples / config.batchSize);
+  const ref = entries[0]!;
+  const records: Row[] = entries.map((e) => ({
+    framework: e.framework,
+    backend: e.backend,
+    workers: e.workers,
+    msPerStep: e.timing.msPerStep,
+    medianMsPerStep: e.timing.medianMsPerStep,
+    secondsPerEpoch: (e.timing.msPerStep * steps) / 1000,
+    samplesPerSec: e.timing.samplesPerSec,
+    timedSteps: e.timing.steps,
+    warmupSteps: e.timing.warmupSteps,
+    timeRatioVsLoom: e.timing.msPerStep / ref.timing.msPerStep,
+  }));
+  const table: Table = {
+    columns: ['framework', 'backend', 'ms/step', `s/epoch (${config.epochSamples.toLocaleString('en-US')})`, 'samples/s', `time ÷ ${ref.id}`],
+    rows: records.map((r) => [String(r.framework), String(r.backend), fmt(r.msPerStep as number), fmt(r.secondsPerEpoch as number), fmt(r.samplesPerSec as number), fmtRatio(r.timeRatioVsLoom as number)]),
+  };
+  const ratios: Record<string, number | null> = {};
+  const notes: string[] = [];
+  for (const e of entries.slice(1)) ratios[`${e.id} time / ${ref.id} time`] = e.timing.msPerStep / ref.timing.msPerStep;
+  const wasm = entries.find((e) => e.backend.startsWith('wasm'));
+  const cpu = entries.find((e) => e.backend.startsWith('cpu'));
+  if (wasm) notes.push(`tfjs-wasm takes ${fmtRatio(wasm.timing.msPerStep / ref.timing.msPerStep)} the time of ${ref.id} per epoch (issue 5's target for Loom on all cores: ≥ 2×).`);
+  if (cpu) notes.push(`tfjs's pure-JS cpu backend takes ${fmtRatio(cpu.timing.msPerStep / ref.timing.msPerStep)} the time of ${ref.id}.`);
+  notes.push(`Reference figures on this kind of machine (not measured in this run): tfjs-wasm ≈ 88 s/epoch, tfjs-cpu ≈ 580 s/epoch, PyTorch with OpenBLAS on both cores ≈ 3.3 s/epoch.`);
+  notes.push(`Each framework is timed on ${config.loomSteps} (Loom) / ${config.tfjsBackends.map((b) => `${config.tfjsSteps[b]} (tfjs-${b})`).join(' / ')} steps of batch ${config.batchSize} after a warm-up, scaled to ${steps} steps; thread start-up and model building are excluded.`);
+
+  const chartSeries = entries.map((e) => ({
+    name: e.id,
+    points: e.timing.stepMs.map((ms, i): [number, number] => [i + 1, ms]),
+  }));
+  return {
+    suite: 'peers',
+    title: 'Peers: Loom vs TensorFlow.js on the same MLP',
+    description: `MNIST 784-${config.hidden.join('-')}-10 (relu, softmax), Adam (lr 0.001, epsilon 1e-7), categorical cross-entropy, batch ${config.batchSize}, in Loom and in TensorFlow.js (\`@tensorflow/tfjs\` pure-JS cpu backend and \`@tensorflow/tfjs-backend-wasm\`, \`trainOnBatch\`), measured in one run. A ratio above 1 means that framework takes longer than Loom.`,
+    quick: config.quick,
+    date: clock.date,
+    durationS: elapsedS(clock),
+    machine: clock.machine,
+    config: { ...config, log: undefined },
+    records,
+    ratios,
+    notes,
+    table,
+    chart: { title: 'Time of each training step (batch 100)', xLabel: 'timed step', yLabel: 'ms per step', logY: true, series: chartSeries },
+  };
+}

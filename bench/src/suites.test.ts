@@ -1,0 +1,124 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { kernelsConfig, naiveMatmul, runKernels } from './kernels.js';
+import { peersConfig, runPeers } from './peers.js';
+import { writeResult, type SuiteResult } from './report.js';
+import { runScaling, scalingConfig } from './scaling.js';
+
+/**
+ * Each suite on a tiny configuration (a few hundred MNIST images, a one-hidden-layer model, a
+ * step or two): the result must be well formed. No test looks at a time.
+ */
+
+/** Every number anywhere in `value` is finite; returns how many numbers there were. */
+function countFiniteNumbers(value: unknown, path = '$'): number {
+  if (typeof value === 'number') {
+    expect(Number.isFinite(value), `${path} = ${value}`).toBe(true);
+    return 1;
+  }
+  if (Array.isArray(value)) return value.reduce((n: number, v, i) => n + countFiniteNumbers(v, `${path}[${i}]`), 0);
+  if (value && typeof value === 'object') return Object.entries(value).reduce((n, [k, v]) => n + countFiniteNumbers(v, `${path}.${k}`), 0);
+  return 0;
+}
+
+async function checkResult(r: SuiteResult, suite: string, recordKeys: string[]): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(os.tmpdir(), `loom-bench-${suite}-`));
+  const files = await writeResult(r, dir);
+  const json = JSON.parse(await readFile(files.json, 'utf8')) as Record<string, unknown>;
+  for (const key of ['suite', 'title', 'description', 'quick', 'date', 'durationS', 'machine', 'config', 'records', 'ratios', 'notes', 'table', 'chart']) {
+    expect(json, `missing ${key}`).toHaveProperty(key);
+  }
+  expect(json.suite).toBe(suite);
+  expect(json.quick).toBe(true);
+  expect(Number.isNaN(Date.parse(json.date as string))).toBe(false);
+  const records = json.records as Record<string, unknown>[];
+  expect(records.length).toBeGreaterThan(0);
+  for (const rec of records) for (const k of recordKeys) expect(rec, `record missing ${k}`).toHaveProperty(k);
+  expect(countFiniteNumbers(json)).toBeGreaterThan(records.length);
+  const table = json.table as { columns: string[]; rows: string[][] };
+  expect(table.rows).toHaveLength(records.length);
+  for (const row of table.rows) expect(row).toHaveLength(table.columns.length);
+  const svg = await readFile(files.svg, 'utf8');
+  expect(svg.startsWith('<svg')).toBe(true);
+  expect(svg).toContain('<polyline');
+  expect(svg).not.toMatch(/NaN|Infinity/);
+  return json;
+}
+
+const positive = (rec: Record<string, unknown>, key: string) => expect(rec[key] as number).toBeGreaterThan(0);
+
+describe('kernels', () => {
+  it('naiveMatmul is the textbook product', () => {
+    const c = new Float32Array(4);
+    naiveMatmul(2, 2, 3, new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([1, 0, 0, 1, 1, 1]), c);
+    expect([...c]).toEqual([4, 5, 10, 11]);
+  });
+
+  it('measures matmul and elementwise kernels with baselines', async () => {
+    const r = await runKernels({
+      ...kernelsConfig(true),
+      matmulShapes: [[8, 16, 12]], naiveShapes: [[8, 16, 12]], tfjsBackends: ['cpu', 'wasm'],
+      elementwiseShape: [4, 8], softmaxShape: [2, 5], adamParams: 64, maxTime: 0.005, minSamples: 1,
+    });
+    const json = await checkResult(r, 'kernels', ['kernel', 'shape', 'unit', 'loom', 'plainLoop', 'tfjsCpu', 'tfjsWasm']);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.filter((x) => x.unit === 'GFLOP/s')).toHaveLength(4);
+    const nn = records.find((x) => x.kernel === 'matmul NN')!;
+    for (const k of ['loom', 'plainLoop', 'tfjsCpu', 'tfjsWasm']) positive(nn, k);
+    expect(records.filter((x) => x.unit === 'GB/s').every((x) => (x.loom as number) > 0)).toBe(true);
+    expect(Object.keys(json.ratios as object).some((k) => k.includes('Loom/naive'))).toBe(true);
+  });
+});
+
+describe('batch-size', () => {
+  it('times each batch size and worker count and measures accuracy', async () => {
+    const r = await runBatchSize({
+      ...batchSizeConfig(true),
+      batchSizes: [1, 20], workers: [1, 2], hidden: [8], trainLimit: 200, testLimit: 100,
+      timedSamples: 20, minSteps: 1, maxSteps: 3, warmupSamples: 1, budgetS: 0.05, epochs: 1, epochSubset: 40,
+    });
+    const json = await checkResult(r, 'batch-size', ['batchSize', 'workers', 'updatesPerEpoch', 'secondsPerEpoch', 'samplesPerSec', 'msPerStep', 'budgetAccuracy', 'epochsAccuracy']);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.map((x) => [x.batchSize, x.workers])).toEqual([[1, 1], [1, 2], [20, 1], [20, 2]]);
+    expect(records[0]!.updatesPerEpoch).toBe(50_000);
+    expect(records[2]!.updatesPerEpoch).toBe(2_500);
+    for (const rec of records) {
+      for (const k of ['secondsPerEpoch', 'samplesPerSec', 'msPerStep']) positive(rec, k);
+      expect(rec.budgetAccuracy as number).toBeGreaterThanOrEqual(0);
+      expect(rec.epochsAccuracy as number).toBeLessThanOrEqual(1);
+    }
+    expect((json.chart as { logX: boolean }).logX).toBe(true);
+    expect((json.chart as { series: unknown[] }).series).toHaveLength(2);
+  });
+});
+
+describe('scaling', () => {
+  it('gives samples per second and the speedup over one worker', async () => {
+    const r = await runScaling({ ...scalingConfig(true), batchSizes: [50], workers: [1, 2], hidden: [8], trainLimit: 200, timedSamples: 50, minSteps: 1, warmupSteps: 1, repeats: 1 });
+    const json = await checkResult(r, 'scaling', ['batchSize', 'workers', 'samplesPerSec', 'msPerStep', 'speedup', 'efficiency']);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.map((x) => x.workers)).toEqual([1, 2]);
+    expect(records[0]!.speedup).toBe(1);
+    positive(records[1]!, 'speedup');
+    expect(json.ratios).toHaveProperty(['batch 50: 2 workers vs 1']);
+  });
+});
+
+describe('peers', () => {
+  it('times Loom and both tfjs backends on the same model and gives ratios', async () => {
+    const r = await runPeers({
+      ...peersConfig(true),
+      hidden: [8], batchSize: 20, trainLimit: 200, loomWorkers: [1], loomSteps: 2, loomWarmupSteps: 1,
+      tfjsBackends: ['wasm', 'cpu'], tfjsSteps: { wasm: 2, cpu: 2 }, tfjsWarmupSteps: 1,
+    });
+    const json = await checkResult(r, 'peers', ['framework', 'backend', 'msPerStep', 'secondsPerEpoch', 'samplesPerSec', 'timeRatioVsLoom']);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.map((x) => x.framework)).toEqual(['Loom', 'TensorFlow.js 4.22', 'TensorFlow.js 4.22']);
+    expect(records[0]!.timeRatioVsLoom).toBe(1);
+    for (const rec of records) positive(rec, 'secondsPerEpoch');
+    expect(Object.keys(json.ratios as object)).toEqual(['tfjs-wasm time / Loom 1 worker time', 'tfjs-cpu time / Loom 1 worker time']);
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * A small line chart written as SVG text: axes with "nice" ticks (linear or log scale on either
+ * axis), one polyline with point markers per series, a legend. No dependencies, so results can
+ * be drawn anywhere the benchmarks run, and the files diff cleanly.
+ */
+
+export interface Series {
+  name: string;
+  /** `[x, y]` pairs; points that cannot be drawn (not finite, or ≤ 0 on a log axis) are skipped. */
+  points: [number, number][];
+  dashed?: boolean;
+  /** A CSS colour; by default the series' place in a fixed palette. */
+  color?: string;
+}
+
+export interface ChartSpec {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  logX?: boolean;
+  logY?: boolean;
+  series: Series[];
+  width?: number;
+  height?: number;
+}
+
+export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
+const MARGIN = { left: 72, right: 24, top: 40, bottom: 56 };
+const LEGEND_ROW = 18;
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Short tick label: 1.5k, 20, 0.25, 1M. */
+export function tickLabel(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)}G`;
+  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e4) return `${+(v / 1e3).toPrecision(3)}k`;
+  if (a === 0) return '0';
+  return `${+v.toPrecision(3)}`;
+}
+
+interface Axis {
+  log: boolean;
+  min: number;
+  max: number;
+  ticks: number[];
+}
+
+/** Linear ticks at 1, 2 or 5 × 10^k (whole numbers when `integer`), about `count` of them, covering [lo, hi]. */
+function linearAxis(lo: number, hi: number, count = 5, integer = false): Axis {
+  if (lo === hi) {
+    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    lo -= pad;
+    hi += pad;
+  }
+  const raw = (hi - lo) / count;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  let step = [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? 10 * pow;
+  if (integer) step = Math.max(1, Math.round(step));
+  const min = Math.floor(lo / step) * step;
+  const max = Math.ceil(hi / step) * step;
+  const ticks: number[] = [];
+  for (let t = min; t <= max + step / 2; t += step) ticks.push(+t.toPrecision(12));
+  return { log: false, min, max, ticks };
+}
+
+/**
+ * Log ticks: over a span of up to about two decades, at 1, 2 and 5 × 10^k with the bounds at the
+ * nearest such values around the data; over a wider span, at powers of ten.
+ */
+function logAxis(lo: number, hi: number): Axis {
+  const a = Math.floor(Math.log10(lo));
+  const b = Math.ceil(Math.log10(hi));
+  if (Math.log10(hi / lo) > 2.5 || a === b) {
+    const ticks: number[] = [];
+    const top = a === b ? b + 1 : b;
+    for (let e = a; e <= top; e++) ticks.push(+(10 ** e).toPrecision(12));
+    return { log: true, min: ticks[0]!, max: ticks[ticks.length - 1]!, ticks };
+  }
+  const candidates: number[] = [];
+  for (let e = a; e <= b; e++) for (const m of [1, 2, 5]) candidates.push(+(m * 10 ** e).toPrecision(12));
+  const min = candidates.filter((t) => t <= lo * (1 + 1e-9)).pop() ?? candidates[0]!;
+  const max = candidates.find((t) => t >= hi * (1 - 1e-9)) ?? candidates[candidates.length - 1]!;
+  const ticks = candidates.filter((t) => t >= min && t <= max);
+  if (ticks.length < 2) return { log: true, min: 10 ** a, max: 10 ** (a + 1), ticks: [10 ** a, 10 ** (a + 1)] };
+  return { log: true, min, max, ticks };
+}
+
+function drawable(v: number, log: boolean): boolean {
+  return Number.isFinite(v) && (!log || v > 0);
+}
+
+function axisFor(values: number[], log: boolean, fromZero: boolean): Axis {
+  if (values.length === 0) return log ? logAxis(1, 10) : linearAxis(0, 1);
+  let lo = Math.min(...values);
+  let hi = Math.max(...values);
+  if (log) return logAxis(lo, hi);
+  if (fromZero && lo > 0) lo = 0;
+  if (fromZero && hi < 0) hi = 0;
+  // Whole-number data (worker counts, steps) gets whole-number ticks.
+  return linearAxis(lo, hi, 5, values.every((v) => Number.isInteger(v)));
+}
+
+/** Renders the chart as a standalone SVG document. */
+export function renderLineChart(spec: ChartSpec): string {
+  const width = spec.width ?? 640;
+  const legendHeight = LEGEND_ROW * Math.ceil(spec.series.length / 2) + 8;
+  const height = (spec.height ?? 400) + legendHeight;
+  const logX = spec.logX ?? false;
+  const logY = spec.logY ?? false;
+  const series = spec.series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => drawable(x, logX) && drawable(y, logY)) }));
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = series.flatMap((s) => s.points.map((p) => p[1]));
+  const xAxis = axisFor(xs, logX, false);
+  const yAxis = axisFor(ys, logY, true);
+
+  const plotW = width - MARGIN.left - MARGIN.right;
+  const plotH = height - legendHeight - MARGIN.top - MARGIN.bottom;
+  const scale = (axis: Axis, v: number, size: number) => {
+    const t = axis.log
+      ? (Math.log10(v) - Math.log10(axis.min)) / (Math.log10(axis.max) - Math.log10(axis.min))
+      : (v - axis.min) / (axis.max - axis.min);
+    return t * size;
+  };
+  const px = (x: number) => +(MARGIN.left + scale(xAxis, x, plotW)).toFixed(2);
+  const py = (y: number) => +(MARGIN.top + plotH - scale(yAxis, y, plotH)).toFixed(2);
+
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
+  out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`);
+
+  const x0 = MARGIN.left, x1 = MARGIN.left + plotW, y0 = MARGIN.top, y1 = MARGIN.top + plotH;
+  for (const t of yAxis.ticks) {
+    const y = py(t);
+    out.push(`<line x1="${x0}" y1="${y}" x2="${x1}" y2="${y}" stroke="#e5e5e5"/>`);
+    out.push(`<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${tickLabel(t)}</text>`);
+  }
+  for (const t of xAxis.ticks) {
+    const x = px(t);
+    out.push(`<line x1="${x}" y1="${y0}" x2="${x}" y2="${y1}" stroke="#e5e5e5"/>`);
+    out.push(`<text x="${x}" y="${y1 + 18}" text-anchor="middle">${tickLabel(t)}</text>`);
+  }
+  out.push(`<rect x="${x0}" y="${y0}" width="${plotW}" height="${plotH}" fill="none" stroke="#333333"/>`);
+  const xTitle = spec.xLabel + (logX ? ' (log scale)' : '');
+  const yTitle = spec.yLabel + (logY ? ' (log scale)' : '');
+  out.push(`<text x="${x0 + plotW / 2}" y="${y1 + 40}" text-anchor="middle">${escapeXml(xTitle)}</text>`);
+  out.push(`<text x="16" y="${y0 + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${y0 + plotH / 2})">${escapeXml(yTitle)}</text>`);
+
+  series.forEach((s, i) => {
+    const color = s.color ?? COLORS[i % COLORS.length]!;
+    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+    const coords = pts.map(([x, y]) => `${px(x)},${py(y)}`).join(' ');
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${coords}"/>`);
+    for (const [x, y] of pts) out.push(`<circle cx="${px(x)}" cy="${py(y)}" r="3" fill="${color}"/>`);
+  });
+
+  series.forEach((s, i) => {
+    const color = s.color ?? COLORS[i % COLORS.length]!;
+    const lx = MARGIN.left + (i % 2) * (plotW / 2);
+    const ly = height - legendHeight + LEGEND_ROW * Math.floor(i / 2) + 4;
+    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`);
+    out.push(`<text x="${lx + 30}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
