@@ -1,4 +1,5 @@
 /** Adam, Keras 3's rule (bias correction folded into the step size, "epsilon hat"); Kingma & Ba, 2014, "Adam: A Method for Stochastic Optimization", arXiv:1412.6980. */
+import { wasmAdamUpdate } from '@loom/tensor';
 import { checkRange, checkSlot, checkStep, Optimizer } from './optimizer.js';
 import { atLeast, flag, resolveOptions, unitInterval, type OptionSchema } from './options.js';
 
@@ -42,6 +43,8 @@ export function adamUpdate(
   const oneMinusBeta1 = 1 - beta1;
   const oneMinusBeta2 = 1 - beta2;
   if (!amsgrad) {
+    // The same rule in wasm SIMD (float32) when the engine put these arrays in wasm memory.
+    if (wasmAdamUpdate(param, grad, m, v, from, to, alpha, oneMinusBeta1, oneMinusBeta2, eps)) return;
     // The common case gets its own loop: a branch in the body costs ~20% of this pass.
     for (let i = from; i < to; i++) {
       const g = grad[i]!;

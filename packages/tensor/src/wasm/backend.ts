@@ -28,6 +28,7 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export interface WasmKernelExports {
   gemm(m: number, n: number, k: number, a: number, rsA: number, psA: number, b: number, c: number, acc: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
+  adam(p: number, g: number, m: number, v: number, n: number, alpha: number, b1c: number, b2c: number, eps: number): void;
 }
 
 export interface WasmBackend {
@@ -187,4 +188,19 @@ export function wasmGemm(
   const rsA = transA ? 4 : k * 4;
   const psA = transA ? m * 4 : 4;
   w.gemm(m, n, k, a.byteOffset, rsA, psA, bPtr, c.byteOffset, accumulate ? 1 : 0);
+}
+
+/**
+ * Adam's update (Keras 3's rule, in float32) over [from, to) in wasm, when the parameter,
+ * gradient and both moments live in the attached memory; returns false (doing nothing) otherwise,
+ * and the caller runs its JavaScript rule, the reference.
+ */
+export function wasmAdamUpdate(
+  param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
+  alpha: number, oneMinusBeta1: number, oneMinusBeta2: number, epsilon: number,
+): boolean {
+  if (!(inWasmMemory(param) && inWasmMemory(grad) && inWasmMemory(m) && inWasmMemory(v))) return false;
+  const o = from * 4;
+  active!.kernels.adam(param.byteOffset + o, grad.byteOffset + o, m.byteOffset + o, v.byteOffset + o, to - from, alpha, oneMinusBeta1, oneMinusBeta2, epsilon);
+  return true;
 }

@@ -108,6 +108,44 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (if (local.get $acc) (then (local.set $s (f32.add (f32.load (local.get $pc)) (local.get $s)))))
         (f32.store (local.get $pc) (local.get $s))`)}`)}
   )
+  ;; Adam (Keras 3's rule) over n elements: m += (g − m)·b1c; v += (g² − v)·b2c;
+  ;; p −= (m·alpha) / (√v + eps). Lane and tail use the same f32 operations, so an element's
+  ;; result does not depend on where a chunk boundary falls.
+  (func (export "adam") (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+      (param $alpha f32) (param $b1c f32) (param $b2c f32) (param $eps f32)
+    (local $i i32) (local $end i32) (local $end4 i32)
+    (local $A v128) (local $B1 v128) (local $B2 v128) (local $E v128)
+    (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $A (f32x4.splat (local.get $alpha)))
+    (local.set $B1 (f32x4.splat (local.get $b1c)))
+    (local.set $B2 (f32x4.splat (local.get $b2c)))
+    (local.set $E (f32x4.splat (local.get $eps)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $end4 (i32.and (local.get $end) (i32.const -16)))
+    ${loop('av', '$i', '(local.get $end4)', '(i32.const 16)', `
+      (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $mv (v128.load (i32.add (local.get $m) (local.get $i))))
+      (local.set $vv (v128.load (i32.add (local.get $v) (local.get $i))))
+      (local.set $mv (f32x4.add (local.get $mv) (f32x4.mul (f32x4.sub (local.get $gv) (local.get $mv)) (local.get $B1))))
+      (local.set $vv (f32x4.add (local.get $vv) (f32x4.mul (f32x4.sub (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $vv)) (local.get $B2))))
+      (v128.store (i32.add (local.get $m) (local.get $i)) (local.get $mv))
+      (v128.store (i32.add (local.get $v) (local.get $i)) (local.get $vv))
+      (v128.store (i32.add (local.get $p) (local.get $i))
+        (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $i)))
+          (f32x4.div (f32x4.mul (local.get $mv) (local.get $A)) (f32x4.add (f32x4.sqrt (local.get $vv)) (local.get $E)))))`)}
+    ${loop('as', '$i', '(local.get $end)', '(i32.const 4)', `
+      (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+      (local.set $ms (f32.load (i32.add (local.get $m) (local.get $i))))
+      (local.set $vs (f32.load (i32.add (local.get $v) (local.get $i))))
+      (local.set $ms (f32.add (local.get $ms) (f32.mul (f32.sub (local.get $gs) (local.get $ms)) (local.get $b1c))))
+      (local.set $vs (f32.add (local.get $vs) (f32.mul (f32.sub (f32.mul (local.get $gs) (local.get $gs)) (local.get $vs)) (local.get $b2c))))
+      (f32.store (i32.add (local.get $m) (local.get $i)) (local.get $ms))
+      (f32.store (i32.add (local.get $v) (local.get $i)) (local.get $vs))
+      (f32.store (i32.add (local.get $p) (local.get $i))
+        (f32.sub (f32.load (i32.add (local.get $p) (local.get $i)))
+          (f32.div (f32.mul (local.get $ms) (local.get $alpha)) (f32.add (f32.sqrt (local.get $vs)) (local.get $eps)))))`)}
+  )
   ;; dst[cols×rows] = transpose(src[rows×cols])
   (func (export "transpose") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
     (local $r i32) (local $q i32)
