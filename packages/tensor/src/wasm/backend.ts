@@ -187,8 +187,16 @@ export function wasmGemm(
   }
   const rsA = transA ? 4 : k * 4;
   const psA = transA ? m * 4 : 4;
-  w.gemm(m, n, k, a.byteOffset, rsA, psA, bPtr, c.byteOffset, accumulate ? 1 : 0);
+  // Depth blocks of KC rows of B (KC·n floats stay in L2 while every 4-row block of A streams
+  // over them); every element of C goes through the same blocks, so the rounding is the same
+  // for every row.
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = Math.min(KC, k - pc);
+    w.gemm(m, n, kc, a.byteOffset + pc * psA, rsA, psA, bPtr + pc * n * 4, c.byteOffset, accumulate || pc > 0 ? 1 : 0);
+  }
 }
+
+const KC = 256;
 
 /**
  * Adam's update (Keras 3's rule, in float32) over [from, to) in wasm, when the parameter,

@@ -146,14 +146,22 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (f32.sub (f32.load (i32.add (local.get $p) (local.get $i)))
           (f32.div (f32.mul (local.get $ms) (local.get $alpha)) (f32.add (f32.sqrt (local.get $vs)) (local.get $eps)))))`)}
   )
-  ;; dst[cols×rows] = transpose(src[rows×cols])
+  ;; dst[cols×rows] = transpose(src[rows×cols]), in 16×16 tiles so reads and writes both stay in cache.
   (func (export "transpose") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $q i32)
-    ${loop('tr', '$r', '(local.get $rows)', '(i32.const 1)', `
-      (local.set $q (i32.const 0))
-      ${loop('tq', '$q', '(local.get $cols)', '(i32.const 1)', `
-        (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $rows)) (local.get $r)) (i32.const 2)))
-          (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $q)) (i32.const 2)))))`)}`)}
+    (local $rb i32) (local $qb i32) (local $r i32) (local $q i32) (local $rEnd i32) (local $qEnd i32)
+    ${loop('trb', '$rb', '(local.get $rows)', '(i32.const 16)', `
+      (local.set $rEnd (select (i32.add (local.get $rb) (i32.const 16)) (local.get $rows)
+        (i32.lt_u (i32.add (local.get $rb) (i32.const 16)) (local.get $rows))))
+      (local.set $qb (i32.const 0))
+      ${loop('tqb', '$qb', '(local.get $cols)', '(i32.const 16)', `
+        (local.set $qEnd (select (i32.add (local.get $qb) (i32.const 16)) (local.get $cols)
+          (i32.lt_u (i32.add (local.get $qb) (i32.const 16)) (local.get $cols))))
+        (local.set $r (local.get $rb))
+        ${loop('tr', '$r', '(local.get $rEnd)', '(i32.const 1)', `
+          (local.set $q (local.get $qb))
+          ${loop('tq', '$q', '(local.get $qEnd)', '(i32.const 1)', `
+            (f32.store (i32.add (local.get $dst) (i32.shl (i32.add (i32.mul (local.get $q) (local.get $rows)) (local.get $r)) (i32.const 2)))
+              (f32.load (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $q)) (i32.const 2)))))`)}`)}`)}`)}
   )
 )`;
 }
