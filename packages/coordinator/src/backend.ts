@@ -30,6 +30,11 @@ export function setUpBackend(choice: BackendChoice = requestedBackend(), initial
   return { wasm: { module: compiled.module, memory, relaxed: compiled.relaxed }, allocator: wasmAllocator };
 }
 
+/** Whether `setUpBackend(choice)` would pick the wasm kernels. */
+export function willUseWasm(choice: BackendChoice): boolean {
+  return choice !== 'js' && compileWasmKernels() !== null;
+}
+
 /** Detaches this thread from the engine's memory (if it is still the active one). */
 export function tearDownBackend(wasm: WasmSetup | null): void {
   if (wasm && activeWasmBackend()?.memory === wasm.memory) detachWasmBackend();

@@ -9,8 +9,9 @@ export type Logs = Record<string, number>;
  */
 export abstract class Callback {
   model!: Sequential;
-  params: { epochs: number; steps: number; batchSize: number; samples: number; initialEpoch: number; verbose: number } = {
-    epochs: 0, steps: 0, batchSize: 0, samples: 0, initialEpoch: 0, verbose: 0,
+  /** Keras's `params`, plus where the run executes: worker threads used and the kernel backend. */
+  params: { epochs: number; steps: number; batchSize: number; samples: number; initialEpoch: number; verbose: number; workers: number; backend: string } = {
+    epochs: 0, steps: 0, batchSize: 0, samples: 0, initialEpoch: 0, verbose: 0, workers: 1, backend: 'js',
   };
   setModel(model: Sequential): void {
     this.model = model;

@@ -22,12 +22,13 @@ const variants: Variant[] = [
 ];
 
 function fresh(v: Variant): Sequential {
-  const model = mlp({ hidden: [32, 16], dropout: v.dropout, seed: 2 });
+  // Large enough (234k parameters × 100 rows) that workers: 2 really runs on two threads.
+  const model = mlp({ hidden: [256, 128], dropout: v.dropout, seed: 2 });
   model.compile({ loss: 'categorical_crossentropy', optimizer: v.optimizer(), metrics: ['accuracy'] });
   return model;
 }
 
-const fitOptions = { batchSize: 50, workers: 2, seed: 9, verbose: 0 as const, validationSplit: 0.2 };
+const fitOptions = { batchSize: 100, workers: 2, seed: 9, verbose: 0 as const, validationSplit: 0.2 };
 
 describe('checkpoints', () => {
   it('a saved and loaded model predicts identical bits', async () => {
@@ -83,12 +84,14 @@ describe('checkpoints', () => {
 
   it('a checkpoint saved with 2 workers continues with 1', async () => {
     const model = fresh(variants[0]!);
-    await model.fit(data.x, data.y, { ...fitOptions, epochs: 1 });
+    const first = await model.fit(data.x, data.y, { ...fitOptions, epochs: 1 });
+    expect(first.params.workers).toBe(2);
     const path = join(dir, 'w2.loom');
     await model.save(path);
     const resumed = await loadModel(path);
     const h = await resumed.fit(data.x, data.y, { ...fitOptions, workers: 1, epochs: 2, initialEpoch: 1 });
     expect(h.epoch).toEqual([0, 1]);
+    expect(h.params.workers).toBe(1);
   });
 
   it('ModelCheckpoint saves every epoch, keeps the last K, and the latest is found', async () => {
@@ -109,10 +112,10 @@ describe('checkpoints', () => {
     await model.save(path);
     const { loadCheckpoint, saveCheckpoint } = await import('@loom/checkpoint');
     const rec = await loadCheckpoint(path);
-    rec.weights[0]!.shape = [392, 64];
+    rec.weights[0]!.shape = [392, 512];
     const badShape = join(dir, 'bad-shape.loom');
     await saveCheckpoint(badShape, rec);
-    await expect(loadModel(badShape)).rejects.toThrow(/weight .*kernel has shape \[392, 64\], the model needs \[784, 32\]/);
+    await expect(loadModel(badShape)).rejects.toThrow(/weight .*kernel has shape \[392, 512\], the model needs \[784, 256\]/);
     await expect(loadModel(join(dir, 'missing.loom'))).rejects.toThrow(/missing|not found|no such/i);
     const bytes = readFileSync(path);
     const truncated = join(dir, 'truncated.loom');

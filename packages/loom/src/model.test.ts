@@ -38,10 +38,12 @@ describe('the classic tutorial on a subset of the real MNIST', () => {
 });
 
 describe('data parallelism through fit', () => {
+  // Large enough (234k parameters × 100 rows) that the coordinator really uses the threads.
   async function weightsAfter(workers: number, dropout = 0.2): Promise<Float32Array> {
-    const model = mlp({ hidden: [64, 32], dropout });
+    const model = mlp({ hidden: [256, 128], dropout });
     model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
-    await model.fit(data.x.reshape([-1, 784]), data.y, { batchSize: 64, epochs: 1, workers, seed: 5, verbose: 0 });
+    const h = await model.fit(data.x.reshape([-1, 784]), data.y, { batchSize: 100, epochs: 1, workers, seed: 5, verbose: 0 });
+    expect(h.params.workers).toBe(workers);
     return model.params.slice();
   }
 
@@ -60,9 +62,10 @@ describe('data parallelism through fit', () => {
 
 describe('worker faults during fit', () => {
   async function run(fault?: { worker: number; atStep: number; kind: 'throw' | 'exit' }, retryWorkerFaults?: number) {
-    const model = mlp({ hidden: [32], dropout: 0.2 });
+    const model = mlp({ hidden: [256, 128], dropout: 0.2 });
     model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
     const h = await model.fit(data.x, data.y, { batchSize: 100, epochs: 2, workers: 2, seed: 4, verbose: 0, faultInjection: fault, retryWorkerFaults });
+    expect(h.params.workers).toBe(2);
     return { params: model.params.slice(), history: h.history };
   }
 

@@ -151,10 +151,6 @@ export class Sequential extends Graph {
     if (verbose > 0) callbacks.unshift(new ProgressBar({ verbose }));
     // History first, so callbacks that save (ModelCheckpoint) see the epoch just finished.
     const all = [history, ...callbacks];
-    for (const c of all) {
-      c.setModel(this);
-      c.params = { epochs, steps, batchSize, samples: train.size, initialEpoch, verbose };
-    }
     const list = new CallbackList(all);
     this.stopTraining = false;
     const width = 1 + this.metricNames.length;
@@ -171,6 +167,10 @@ export class Sequential extends Graph {
       labelWidth: this.labelWidth(), faultInjection: options.faultInjection, retryWorkerFaults,
     });
     this.engine = engine;
+    for (const c of all) {
+      c.setModel(this);
+      c.params = { epochs, steps, batchSize, samples: train.size, initialEpoch, verbose, workers: engine.workers, backend: engine.backend };
+    }
     const order = new Uint32Array(train.size);
     const fw = train.featureSize, lw = train.labelWidth;
     const names = ['loss', ...this.metricNames];

@@ -62,8 +62,15 @@ let relaxedFlagSet = false;
  * turning on V8's flag, which must happen before any module is compiled), else plain SIMD128.
  * Returns null when neither build is present or valid (e.g. not built yet).
  */
+const compiledCache = new Map<boolean, { module: WasmModule; relaxed: boolean } | null>();
+
 export function compileWasmKernels(options: { relaxed?: boolean } = {}): { module: WasmModule; relaxed: boolean } | null {
   const tryRelaxed = options.relaxed ?? true;
+  if (!compiledCache.has(tryRelaxed)) compiledCache.set(tryRelaxed, compileUncached(tryRelaxed));
+  return compiledCache.get(tryRelaxed)!;
+}
+
+function compileUncached(tryRelaxed: boolean): { module: WasmModule; relaxed: boolean } | null {
   if (tryRelaxed && !relaxedFlagSet) {
     try {
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
