@@ -49,12 +49,16 @@ export abstract class Layer {
     return this.outputShape !== null;
   }
 
+  // Computed once in build: the step reads them every call, and a reduce would allocate.
+  private inSize = 1;
+  private outSize = 1;
+
   get inputSize(): number {
-    return (this.inputShape ?? []).reduce((p, d) => p * d, 1);
+    return this.inSize;
   }
 
   get outputSize(): number {
-    return (this.outputShape ?? []).reduce((p, d) => p * d, 1);
+    return this.outSize;
   }
 
   /** Number of trainable values. */
@@ -66,6 +70,8 @@ export abstract class Layer {
   build(inputShape: readonly number[]): void {
     this.inputShape = [...inputShape];
     this.outputShape = this.computeOutputShape(inputShape);
+    this.inSize = this.inputShape.reduce((p, d) => p * d, 1);
+    this.outSize = this.outputShape.reduce((p, d) => p * d, 1);
   }
 
   /** Declares a weight; its storage is bound later by the model (`WeightSpec.value`/`grad`). */

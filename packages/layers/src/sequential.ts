@@ -73,11 +73,13 @@ export class Sequential {
   }
 
   get inputSize(): number {
-    return this.inputShape.reduce((p, d) => p * d, 1);
+    this.checkBuilt();
+    return this.layers[0]!.inputSize;
   }
 
   get outputSize(): number {
-    return this.outputShape.reduce((p, d) => p * d, 1);
+    this.checkBuilt();
+    return this.layers[this.layers.length - 1]!.outputSize;
   }
 
   /** Total number of trainable values. */
@@ -198,7 +200,8 @@ export class Sequential {
   forward(x: Float32Array, rows: number, info: StepInfo): Float32Array {
     this.checkBuilt();
     let h = x;
-    for (const layer of this.layers) h = layer.forward(h, rows, info);
+    // An index loop: for…of would allocate an iterator every step.
+    for (let i = 0, n = this.layers.length; i < n; i++) h = this.layers[i]!.forward(h, rows, info);
     return h;
   }
 

@@ -101,7 +101,7 @@ export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxe
   active = { memory, module, relaxed, kernels: instance.exports as unknown as WasmKernelExports };
   memoryBuffers = new WeakSet();
   memoryBuffers.add(memory.buffer);
-  scratch = null;
+  scratch = [null, null];
   return active;
 }
 
@@ -109,7 +109,7 @@ export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxe
 export function detachWasmBackend(): void {
   active = null;
   memoryBuffers = new WeakSet();
-  scratch = null;
+  scratch = [null, null];
 }
 
 export function activeWasmBackend(): WasmBackend | null {
@@ -169,12 +169,13 @@ export function adoptWasmView(a: Float32Array): Float32Array {
   return new Float32Array(currentBuffer(), a.byteOffset, a.length);
 }
 
-let scratch: Float32Array | null = null;
+let scratch: (Float32Array | null)[] = [null, null];
 
-/** Per-thread scratch in wasm memory (for a transposed operand), grown when too small. */
-function scratchFloat32(length: number): Float32Array {
-  if (!scratch || scratch.length < length) scratch = wasmAllocator.float32(Math.max(length, 1 << 16));
-  return scratch;
+/** Per-thread scratch in wasm memory (one per transposed operand), grown when too small. */
+function scratchFloat32(length: number, which: 0 | 1): Float32Array {
+  let s = scratch[which];
+  if (!s || s.length < length) scratch[which] = s = wasmAllocator.float32(Math.max(length, 1 << 16));
+  return s;
 }
 
 /**
@@ -188,18 +189,26 @@ export function wasmGemm(
   const w = active!.kernels;
   let bPtr = b.byteOffset;
   if (transB) {
-    const t = scratchFloat32(k * n);
+    const t = scratchFloat32(k * n, 0);
     w.transpose(b.byteOffset, t.byteOffset, n, k);
     bPtr = t.byteOffset;
   }
-  const rsA = transA ? 4 : k * 4;
-  const psA = transA ? m * 4 : 4;
+  // A transposed A could be read through strides, but its rows are then m floats apart in the
+  // inner loop; one tiled transpose into scratch is cheaper from a few rows of C on.
+  let aPtr = a.byteOffset;
+  if (transA) {
+    const t = scratchFloat32(m * k, 1);
+    w.transpose(a.byteOffset, t.byteOffset, k, m);
+    aPtr = t.byteOffset;
+  }
+  const rsA = k * 4;
+  const psA = 4;
   // Depth blocks of KC rows of B (KC·n floats stay in L2 while every 4-row block of A streams
   // over them); every element of C goes through the same blocks, so the rounding is the same
   // for every row.
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc);
-    w.gemm(m, n, kc, a.byteOffset + pc * psA, rsA, psA, bPtr + pc * n * 4, c.byteOffset, accumulate || pc > 0 ? 1 : 0);
+    w.gemm(m, n, kc, aPtr + pc * psA, rsA, psA, bPtr + pc * n * 4, c.byteOffset, accumulate || pc > 0 ? 1 : 0);
   }
 }
 
