@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from './cli.js';
+import { parseArgs, runOrder } from './cli.js';
 import { fmt, fmtRatio, markdownTable, textTable } from './format.js';
 import { machineInfo, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
 import { renderLineChart, tickLabel } from './svg-chart.js';
@@ -61,18 +61,23 @@ describe('tables and numbers', () => {
 describe('parseArgs', () => {
   it('defaults to every suite, full mode', () => {
     const o = parseArgs([])!;
-    expect(o.suites).toEqual(['kernels', 'batch-size', 'scaling', 'peers']);
+    expect(o.suites).toEqual(['kernels', 'batch-size', 'scaling', 'peers', 'soak', 'heap']);
     expect(o.quick).toBe(false);
     expect(o.outDir.endsWith(join('bench', 'results'))).toBe(true);
     expect(o.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
   });
 
   it('reads suites and options', () => {
-    const o = parseArgs(['scaling', 'kernels', '--quick', '--out', '/tmp/x', '--no-md', '--batch-sizes=1,10', '--workers', '1,2'])!;
-    expect(o.suites).toEqual(['kernels', 'scaling']);
+    const o = parseArgs(['heap', 'scaling', 'kernels', 'soak', '--quick', '--out', '/tmp/x', '--no-md', '--batch-sizes=1,10', '--workers', '1,2'])!;
+    expect(o.suites).toEqual(['kernels', 'scaling', 'soak', 'heap']);
     expect(o).toMatchObject({ quick: true, outDir: '/tmp/x', mdPath: null, batchSizes: [1, 10], workers: [1, 2] });
     expect(parseArgs(['all']))!.toBeTruthy();
     expect(parseArgs(['--help'])).toBeNull();
+  });
+
+  it('runs heap first, before other suites change the JIT state it measures', () => {
+    expect(runOrder(parseArgs([])!.suites)).toEqual(['heap', 'kernels', 'batch-size', 'scaling', 'peers', 'soak']);
+    expect(runOrder(['kernels', 'soak'])).toEqual(['kernels', 'soak']);
   });
 
   it('rejects unknown suites and bad lists with a message naming them', () => {

@@ -1,14 +1,16 @@
 /**
- * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers …]
+ * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers|soak|heap …]
  * [--quick] [--out DIR] [--md FILE|--no-md] [--batch-sizes 1,10,100] [--workers 1,2]`.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, runKernels } from './kernels.js';
 import { peersConfig, runPeers } from './peers.js';
 import { SUITE_NAMES, printResult, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
 import { runScaling, scalingConfig } from './scaling.js';
+import { runSoak, soakConfig } from './soak.js';
 
 export interface BenchOptions {
   suites: SuiteName[];
@@ -100,7 +102,21 @@ export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 
     }
     case 'peers':
       return runPeers({ ...peersConfig(o.quick), log });
+    case 'soak':
+      return runSoak({ ...soakConfig(o.quick), log });
+    case 'heap':
+      return runHeap({ ...heapConfig(o.quick), log });
   }
+}
+
+/**
+ * The order suites run in: as listed, except that heap goes first. It measures what a training
+ * step allocates, and that depends on the JIT's state: after the kernels suite has run the JS
+ * matmul through every shape and transpose, its micro-kernel is compiled differently and the JS
+ * backend's step allocates several times more than in a fresh training process.
+ */
+export function runOrder(suites: readonly SuiteName[]): SuiteName[] {
+  return [...suites.filter((s) => s === 'heap'), ...suites.filter((s) => s !== 'heap')];
 }
 
 /** The command: runs the suites, prints and saves each, then rewrites BENCHMARKS.md. Returns the exit code. */
@@ -120,7 +136,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const log = (line: string) => console.error(`  ${line}`);
   let failed = 0;
   console.log(`Loom benchmarks: ${options.suites.join(', ')}${options.quick ? ' (quick)' : ''}`);
-  for (const name of options.suites) {
+  for (const name of runOrder(options.suites)) {
     console.error(`\n[${name}] running…`);
     try {
       const result = await runSuite(name, options, log);

@@ -3,8 +3,21 @@
  * (784-500-500-10, relu/softmax, Adam, categorical cross-entropy), and how Loom is timed on it.
  */
 import { Sequential, Tensor, layers, loadMnist, setSeed, toCategorical } from 'loom';
+import { compileWasmKernels, requestedBackend } from '@loom/tensor';
 
 export const MNIST_HIDDEN = [500, 500];
+
+/**
+ * The kernels `fit` will use, as the engines choose them: LOOM_BACKEND=js forces JS; otherwise
+ * wasm where the kernels load (relaxed SIMD where the runtime has it), else JS.
+ */
+export function loomKernelsLabel(): string {
+  const choice = requestedBackend();
+  if (choice === 'js') return 'JS kernels';
+  const compiled = compileWasmKernels();
+  if (!compiled) return 'JS kernels';
+  return compiled.relaxed ? 'wasm relaxed-SIMD kernels' : 'wasm SIMD128 kernels';
+}
 
 /** MNIST as the benchmarks use it: flat pixels, one-hot labels. */
 export interface MlpData {

@@ -3,10 +3,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, naiveMatmul, runKernels } from './kernels.js';
+import { blasEnv, timeBlas } from './openblas.js';
 import { peersConfig, runPeers } from './peers.js';
 import { writeResult, type SuiteResult } from './report.js';
 import { runScaling, scalingConfig } from './scaling.js';
+import { runSoak, soakConfig } from './soak.js';
 
 /**
  * Each suite on a tiny configuration (a few hundred MNIST images, a one-hidden-layer model, a
@@ -62,14 +65,39 @@ describe('kernels', () => {
       ...kernelsConfig(true),
       matmulShapes: [[8, 16, 12]], naiveShapes: [[8, 16, 12]], tfjsBackends: ['cpu', 'wasm'],
       elementwiseShape: [4, 8], softmaxShape: [2, 5], adamParams: 64, maxTime: 0.005, minSamples: 1,
+      openblasRepeats: 1, openblasMinTime: 0.001,
     });
-    const json = await checkResult(r, 'kernels', ['kernel', 'shape', 'unit', 'loom', 'plainLoop', 'tfjsCpu', 'tfjsWasm']);
+    const json = await checkResult(r, 'kernels', ['kernel', 'shape', 'unit', 'loom', 'loomWasmRelaxed', 'loomWasmSimd128', 'loomWasm', 'openblas', 'plainLoop', 'tfjsCpu', 'tfjsWasm']);
     const records = json.records as Record<string, unknown>[];
     expect(records.filter((x) => x.unit === 'GFLOP/s')).toHaveLength(4);
     const nn = records.find((x) => x.kernel === 'matmul NN')!;
     for (const k of ['loom', 'plainLoop', 'tfjsCpu', 'tfjsWasm']) positive(nn, k);
     expect(records.filter((x) => x.unit === 'GB/s').every((x) => (x.loom as number) > 0)).toBe(true);
     expect(Object.keys(json.ratios as object).some((k) => k.includes('Loom/naive'))).toBe(true);
+    // The wasm kernel at every transpose (the plain SIMD128 build always loads once built; relaxed where the runtime has it).
+    const table = json.table as { columns: string[]; rows: string[][] };
+    for (const c of ['Loom wasm relaxed', 'Loom wasm SIMD128', 'OpenBLAS 1 thread', 'wasm ÷ JS', 'wasm ÷ OpenBLAS', 'issue 9 targets']) expect(table.columns).toContain(c);
+    for (const rec of records.filter((x) => x.unit === 'GFLOP/s')) {
+      positive(rec, 'loomWasmSimd128');
+      positive(rec, 'loomWasm');
+      positive(rec, 'wasmOverJs');
+      expect(typeof rec.meetsWasmOverJs).toBe('boolean');
+      expect(rec.wasmMaxRelError as number).toBeLessThan(1e-4);
+      expect(rec.openblas === null || (rec.openblas as number) > 0).toBe(true);
+    }
+    expect(Object.keys(json.ratios as object)).toContain('matmul TN 8x16x12 wasm/JS');
+    // OpenBLAS is either measured or said to be unavailable, with the reason.
+    const ref = (json.config as { openblasReference: { available: boolean; reason?: string } }).openblasReference;
+    if (ref.available) for (const rec of records.filter((x) => x.unit === 'GFLOP/s')) positive(rec, 'openblas');
+    else expect((json.notes as string[]).some((n) => n.includes('OpenBLAS reference unavailable'))).toBe(true);
+  });
+
+  it('runs the OpenBLAS child on one thread without the old-build overrides, and says why when it cannot', async () => {
+    const env = blasEnv({ PATH: '/bin', OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '1048576', OPENBLAS_NUM_THREADS: '8' });
+    expect(env).toEqual({ PATH: '/bin', OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' });
+    const missing = await timeBlas([[2, 2, 2]], { python: 'no-such-python-for-loom', repeats: 1, minTime: 0.001 });
+    expect(missing).toMatchObject({ available: false, seconds: {} });
+    expect(missing.reason).toMatch(/not found/);
   });
 });
 
@@ -120,5 +148,45 @@ describe('peers', () => {
     expect(records[0]!.timeRatioVsLoom).toBe(1);
     for (const rec of records) positive(rec, 'secondsPerEpoch');
     expect(Object.keys(json.ratios as object)).toEqual(['tfjs-wasm time / Loom 1 worker time', 'tfjs-cpu time / Loom 1 worker time']);
+  });
+});
+
+describe('soak', () => {
+  it('records memory at every epoch and compares a late epoch with an early one', async () => {
+    const r = await runSoak({ ...soakConfig(true), hidden: [8], samples: 100, batchSize: 20, epochs: 3, workers: 1, compareEpochs: [1, 3], reportEpochs: [1, 2, 3] });
+    const json = await checkResult(r, 'soak', ['epoch', 'heapUsedBytes', 'rssBytes', 'externalBytes', 'arrayBuffersBytes', 'heapVsEarly', 'rssVsEarly']);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.map((x) => x.epoch)).toEqual([1, 2, 3]);
+    for (const rec of records) for (const k of ['heapUsedBytes', 'rssBytes']) positive(rec, k);
+    expect(records[0]!.heapVsEarly).toBe(1);
+    expect(Object.keys(json.ratios as object)).toEqual(expect.arrayContaining(['heapUsed epoch 3 / epoch 1', 'rss epoch 3 / epoch 1']));
+    const series = (json.chart as { series: { name: string; points: unknown[] }[] }).series;
+    expect(series.find((s) => s.name === 'RSS')!.points).toHaveLength(3);
+    expect((json.notes as string[])[0]).toMatch(/within 10%/);
+  });
+
+  it('rejects epochs to compare that the run does not have', async () => {
+    await expect(runSoak({ ...soakConfig(true), epochs: 2, compareEpochs: [2, 5] })).rejects.toThrow(/compareEpochs/);
+  });
+});
+
+describe('heap', () => {
+  it('measures the heap around training steps for both backends', async () => {
+    const saved = process.env.LOOM_BACKEND;
+    const r = await runHeap({ ...heapConfig(true), hidden: [8], batchSize: 10, trainLimit: 100, warmupSteps: 2, steps: 5, attempts: 1, backends: ['js', 'wasm'] });
+    expect(process.env.LOOM_BACKEND).toBe(saved);
+    const json = await checkResult(r, 'heap', ['backend', 'kernels', 'steps', 'gcsDuringSteps', 'allocatedBytesPerStep', 'retainedBytesPerStep', 'tracedBytesPerStep', 'msPerStep']);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.map((x) => x.backend)).toEqual(['js', 'wasm']);
+    expect(records[0]!.kernels).toBe('js');
+    expect(records[1]!.kernels).toMatch(/^wasm (relaxed|SIMD128)$/);
+    for (const rec of records) {
+      positive(rec, 'msPerStep');
+      expect(Number.isInteger(rec.gcsDuringSteps)).toBe(true);
+      expect(rec.allocatedBytesPerStep === null || typeof rec.allocatedBytesPerStep === 'number').toBe(true);
+    }
+    const series = (json.chart as { series: { name: string; points: unknown[] }[] }).series;
+    expect(series).toHaveLength(3);
+    expect(series[0]!.points).toHaveLength(6);
   });
 });
