@@ -36,4 +36,17 @@ describe('Adam on wasm memory', () => {
     }
     expect(Array.from(q)).toEqual(Array.from(p));
   });
+
+  it('flushes moments that decay below 1e-30 to zero instead of letting them go subnormal', () => {
+    const n = 8;
+    const p = wasmAllocator.float32(n), g = wasmAllocator.float32(n);
+    g.fill(0.5);
+    const opt = new Adam();
+    opt.build([n], (len) => wasmAllocator.float32(len));
+    opt.apply([p], [g]);
+    g.fill(0); // a weight whose gradient is always 0 from now on (a blank pixel)
+    for (let t = 0; t < 900; t++) opt.apply([p], [g]);
+    const [m] = opt.slots[0]!;
+    for (const v of m!) expect(v).toBe(0); // 0.9^900 · 0.05 would be ~1e-42: subnormal
+  });
 });
