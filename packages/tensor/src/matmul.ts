@@ -206,18 +206,19 @@ function microKernel(
     c[o] += c30; c[o + 1] += c31; c[o + 2] += c32; c[o + 3] += c33;
     return;
   }
-  // Edge tile: write the rows and columns that exist, without building an array per tile.
-  storeRow(c, cOff, nr, c00, c01, c02, c03);
-  if (mr > 1) storeRow(c, cOff + ldc, nr, c10, c11, c12, c13);
-  if (mr > 2) storeRow(c, cOff + 2 * ldc, nr, c20, c21, c22, c23);
-  if (mr > 3) storeRow(c, cOff + 3 * ldc, nr, c30, c31, c32, c33);
-}
-
-function storeRow(c: Float32Array, o: number, nr: number, v0: number, v1: number, v2: number, v3: number): void {
-  c[o] += v0;
-  if (nr > 1) c[o + 1] += v1;
-  if (nr > 2) c[o + 2] += v2;
-  if (nr > 3) c[o + 3] += v3;
+  // Edge tile: write the rows and columns that exist. Inline on purpose: a helper called with
+  // float arguments would box them (an allocation per call) unless V8 happens to inline it.
+  let o = cOff;
+  c[o] += c00; if (nr > 1) c[o + 1] += c01; if (nr > 2) c[o + 2] += c02; if (nr > 3) c[o + 3] += c03;
+  if (mr < 2) return;
+  o += ldc;
+  c[o] += c10; if (nr > 1) c[o + 1] += c11; if (nr > 2) c[o + 2] += c12; if (nr > 3) c[o + 3] += c13;
+  if (mr < 3) return;
+  o += ldc;
+  c[o] += c20; if (nr > 1) c[o + 1] += c21; if (nr > 2) c[o + 2] += c22; if (nr > 3) c[o + 3] += c23;
+  if (mr < 4) return;
+  o += ldc;
+  c[o] += c30; if (nr > 1) c[o + 1] += c31; if (nr > 2) c[o + 2] += c32; if (nr > 3) c[o + 3] += c33;
 }
 
 export interface MatmulOptions {
