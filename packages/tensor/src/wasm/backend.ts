@@ -26,7 +26,7 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 export interface WasmKernelExports {
-  gemm(m: number, n: number, k: number, a: number, rsA: number, psA: number, b: number, c: number, acc: number): void;
+  gemm(m: number, n: number, k: number, a: number, rsA: number, psA: number, b: number, c: number, acc: number, panel: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, alpha: number, b1c: number, b2c: number, eps: number): void;
 }
@@ -101,7 +101,7 @@ export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxe
   active = { memory, module, relaxed, kernels: instance.exports as unknown as WasmKernelExports };
   memoryBuffers = new WeakSet();
   memoryBuffers.add(memory.buffer);
-  scratch = [null, null];
+  scratch = [null, null, null];
   return active;
 }
 
@@ -109,7 +109,7 @@ export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxe
 export function detachWasmBackend(): void {
   active = null;
   memoryBuffers = new WeakSet();
-  scratch = [null, null];
+  scratch = [null, null, null];
 }
 
 export function activeWasmBackend(): WasmBackend | null {
@@ -169,10 +169,10 @@ export function adoptWasmView(a: Float32Array): Float32Array {
   return new Float32Array(currentBuffer(), a.byteOffset, a.length);
 }
 
-let scratch: (Float32Array | null)[] = [null, null];
+let scratch: (Float32Array | null)[] = [null, null, null];
 
 /** Per-thread scratch in wasm memory (one per transposed operand), grown when too small. */
-function scratchFloat32(length: number, which: 0 | 1): Float32Array {
+function scratchFloat32(length: number, which: 0 | 1 | 2): Float32Array {
   let s = scratch[which];
   if (!s || s.length < length) scratch[which] = s = wasmAllocator.float32(Math.max(length, 1 << 16));
   return s;
@@ -206,9 +206,10 @@ export function wasmGemm(
   // Depth blocks of KC rows of B (KC·n floats stay in L2 while every 4-row block of A streams
   // over them); every element of C goes through the same blocks, so the rounding is the same
   // for every row.
+  const panel = scratchFloat32(4 * KC, 2).byteOffset;
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc);
-    w.gemm(m, n, kc, aPtr + pc * psA, rsA, psA, bPtr + pc * n * 4, c.byteOffset, accumulate || pc > 0 ? 1 : 0);
+    w.gemm(m, n, kc, aPtr + pc * psA, rsA, psA, bPtr + pc * n * 4, c.byteOffset, accumulate || pc > 0 ? 1 : 0, panel);
   }
 }
 

@@ -27,22 +27,40 @@ export function kernelsWat(options: { relaxed: boolean }): string {
       (local.set ${counter} (i32.add (local.get ${counter}) ${step}))
       (br $${label})))`;
   const rowPtr = (r: number) => `$pa${r}`;
-  const block4x8 = `
-      ${accs.map((c) => `(local.set ${c} ${zero})`).join(' ')}
+  // The 4-row panel of A for the current row block, packed k-major (panel[p·4 + r] = A(i+r, p)):
+  // the inner loop then reads all four rows with one pointer and load-and-splat instructions.
+  const packPanel = `
       (local.set $pa0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rsA))))
       (local.set $pa1 (i32.add (local.get $pa0) (local.get $rsA)))
       (local.set $pa2 (i32.add (local.get $pa1) (local.get $rsA)))
       (local.set $pa3 (i32.add (local.get $pa2) (local.get $rsA)))
-      (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $pp (local.get $panel))
       (local.set $p (i32.const 0))
-      ${loop('p4', '$p', '(local.get $k)', '(i32.const 1)', `
+      ${loop('pk', '$p', '(local.get $k)', '(i32.const 1)', `
+        (f32.store offset=0 (local.get $pp) (f32.load (local.get $pa0)))
+        (f32.store offset=4 (local.get $pp) (f32.load (local.get $pa1)))
+        (f32.store offset=8 (local.get $pp) (f32.load (local.get $pa2)))
+        (f32.store offset=12 (local.get $pp) (f32.load (local.get $pa3)))
+        (local.set $pa0 (i32.add (local.get $pa0) (local.get $psA)))
+        (local.set $pa1 (i32.add (local.get $pa1) (local.get $psA)))
+        (local.set $pa2 (i32.add (local.get $pa2) (local.get $psA)))
+        (local.set $pa3 (i32.add (local.get $pa3) (local.get $psA)))
+        (local.set $pp (i32.add (local.get $pp) (i32.const 16)))`)}`;
+  const block4x8 = `
+      ${accs.map((c) => `(local.set ${c} ${zero})`).join(' ')}
+      (local.set $pp (local.get $panel))
+      (local.set $ppEnd (i32.add (local.get $panel) (i32.shl (local.get $k) (i32.const 4))))
+      (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $j) (i32.const 2))))
+      (block $p4_end (loop $p4
+        (br_if $p4_end (i32.ge_u (local.get $pp) (local.get $ppEnd)))
         (local.set $b0 (v128.load (local.get $pb)))
         (local.set $b1 (v128.load offset=16 (local.get $pb)))
         ${[0, 1, 2, 3].map((r) => `
-        (local.set $x (f32x4.splat (f32.load (local.get ${rowPtr(r)}))))
-        ${madd(`$c${2 * r}`, '$x', '$b0')} ${madd(`$c${2 * r + 1}`, '$x', '$b1')}
-        (local.set ${rowPtr(r)} (i32.add (local.get ${rowPtr(r)}) (local.get $psA)))`).join('')}
-        (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))`)}
+        (local.set $x (v128.load32_splat offset=${4 * r} (local.get $pp)))
+        ${madd(`$c${2 * r}`, '$x', '$b0')} ${madd(`$c${2 * r + 1}`, '$x', '$b1')}`).join('')}
+        (local.set $pp (i32.add (local.get $pp) (i32.const 16)))
+        (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))
+        (br $p4)))
       (local.set $pc (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $n)) (local.get $j)) (i32.const 2))))
       ${[0, 1, 2, 3].map((r) => `
       (if (local.get $acc) (then
@@ -81,9 +99,9 @@ export function kernelsWat(options: { relaxed: boolean }): string {
       (local.set $b (i32.add (local.get $b) (local.get $rsB)))`)}
     (f32x4.extract_lane 0 (local.get $s)))
   (func (export "gemm") (param $m i32) (param $n i32) (param $k i32) (param $a i32) (param $rsA i32) (param $psA i32)
-      (param $b i32) (param $c i32) (param $acc i32)
+      (param $b i32) (param $c i32) (param $acc i32) (param $panel i32)
     (local $i i32) (local $j i32) (local $p i32) (local $rsB i32) (local $rsC i32) (local $m4 i32) (local $n8 i32)
-    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $pb i32) (local $pc i32)
+    (local $pa0 i32) (local $pa1 i32) (local $pa2 i32) (local $pa3 i32) (local $pb i32) (local $pc i32) (local $pp i32) (local $ppEnd i32)
     (local $b0 v128) (local $b1 v128) (local $x v128) (local $s f32)
     ${accs.map((c) => `(local ${c} v128)`).join(' ')}
     (local.set $rsB (i32.shl (local.get $n) (i32.const 2)))
@@ -91,6 +109,7 @@ export function kernelsWat(options: { relaxed: boolean }): string {
     (local.set $m4 (i32.and (local.get $m) (i32.const -4)))
     (local.set $n8 (i32.and (local.get $n) (i32.const -8)))
     ${loop('i4', '$i', '(local.get $m4)', '(i32.const 4)', `
+      ${packPanel}
       (local.set $j (i32.const 0))
       ${loop('j4', '$j', '(local.get $n8)', '(i32.const 8)', block4x8)}`)}
     (local.set $i (local.get $m4))
