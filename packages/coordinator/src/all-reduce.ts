@@ -1,3 +1,4 @@
+import { wasmAddInto } from '@loom/tensor';
 /**
  * Reduce-scatter over per-worker gradient rows, as DDP does it but simplified: the flat
  * parameter vector is cut into W contiguous chunks; worker i sums chunk i over the rows in a
@@ -16,6 +17,8 @@ export function reduceChunk(grads: Float32Array, stride: number, rows: number, f
   if (rows <= 1) return;
   for (let r = 1; r < rows; r++) {
     const o = r * stride;
+    // In wasm SIMD when the rows live in its memory (same bits: a float32 add either way).
+    if (wasmAddInto(grads, from, o + from, to - from)) continue;
     for (let j = from; j < to; j++) grads[j] += grads[o + j]!;
   }
 }

@@ -29,6 +29,7 @@ export interface WasmKernelExports {
   gemm(m: number, n: number, k: number, a: number, rsA: number, psA: number, b: number, c: number, acc: number, panel: number): void;
   transpose(src: number, dst: number, rows: number, cols: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, alpha: number, b1c: number, b2c: number, eps: number): void;
+  add_into(dst: number, src: number, n: number): void;
 }
 
 export interface WasmBackend {
@@ -227,5 +228,16 @@ export function wasmAdamUpdate(
   if (!(inWasmMemory(param) && inWasmMemory(grad) && inWasmMemory(m) && inWasmMemory(v))) return false;
   const o = from * 4;
   active!.kernels.adam(param.byteOffset + o, grad.byteOffset + o, m.byteOffset + o, v.byteOffset + o, to - from, alpha, oneMinusBeta1, oneMinusBeta2, epsilon);
+  return true;
+}
+
+/**
+ * a[dst + i] += a[src + i] for i in [0, n), in wasm when `a` lives in the attached memory (the
+ * all-reduce adding one gradient row into another); returns false, doing nothing, otherwise.
+ * Same bits as the JS loop. Offsets rather than subarrays, so a step allocates no views.
+ */
+export function wasmAddInto(a: Float32Array, dst: number, src: number, n: number): boolean {
+  if (!inWasmMemory(a)) return false;
+  active!.kernels.add_into(a.byteOffset + dst * 4, a.byteOffset + src * 4, n);
   return true;
 }

@@ -175,6 +175,19 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (f32.sub (f32.load (i32.add (local.get $p) (local.get $i)))
           (f32.div (f32.mul (local.get $ms) (local.get $alpha)) (f32.add (f32.sqrt (local.get $vs)) (local.get $eps)))))`)}
   )
+  ;; dst[i] += src[i] for n floats: the all-reduce's sum of gradient rows (f32 adds, the same
+  ;; bits as JavaScript's, which adds two floats exactly in float64 and rounds once).
+  (func (export "add_into") (param $dst i32) (param $src i32) (param $n i32)
+    (local $i i32) (local $end i32) (local $end4 i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $end4 (i32.and (local.get $end) (i32.const -16)))
+    ${loop('addv', '$i', '(local.get $end4)', '(i32.const 16)', `
+      (v128.store (i32.add (local.get $dst) (local.get $i))
+        (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $i))) (v128.load (i32.add (local.get $src) (local.get $i)))))`)}
+    ${loop('adds', '$i', '(local.get $end)', '(i32.const 4)', `
+      (f32.store (i32.add (local.get $dst) (local.get $i))
+        (f32.add (f32.load (i32.add (local.get $dst) (local.get $i))) (f32.load (i32.add (local.get $src) (local.get $i)))))`)}
+  )
   ;; dst[cols×rows] = transpose(src[rows×cols]), in 16×16 tiles so reads and writes both stay in cache.
   (func (export "transpose") (param $src i32) (param $dst i32) (param $rows i32) (param $cols i32)
     (local $rb i32) (local $qb i32) (local $r i32) (local $q i32) (local $rEnd i32) (local $qEnd i32)
