@@ -33,8 +33,8 @@ export class Replica {
   private readonly shardViews = new Map<number, { x: Float32Array; y: Float32Array; from: number; rows: number }>();
 
   /** Where each evaluation chunk is copied when its rows do not already live in `allocator`'s memory. */
-  private stageX: Float32Array;
-  private stageY: Float32Array;
+  private readonly stageX: Float32Array;
+  private readonly stageY: Float32Array;
   private readonly stageChunks: boolean;
 
   constructor(spec: ReplicaSpec, model?: Sequential, optimizer?: Optimizer, allocator: Allocator = heapAllocator) {
@@ -102,10 +102,11 @@ export class Replica {
    * chunk; training batches are written there directly and never copied).
    */
   private stage(x: Float32Array, y: Float32Array | null, n: number): [Float32Array, Float32Array] {
+    // Without labels (predict) the second element is unused.
     if (!this.stageChunks || n > this.stageX.length / this.inputSize) return [x, y ?? this.stageY];
     this.stageX.set(x);
     if (y) this.stageY.set(y);
-    return [this.stageX, y ? this.stageY : this.stageY];
+    return [this.stageX, this.stageY];
   }
 
   /** Model outputs for samples [from, to) of x, written into `out` at the same rows. */
