@@ -136,6 +136,25 @@ describe('callbacks', () => {
     ]);
   });
 
+  it('evaluate and predict from a callback during a threaded fit use its engine and leave training intact', async () => {
+    const run = async (probe: boolean) => {
+      const model = mlp({ hidden: [256, 128] });
+      model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+      const seen: number[] = [];
+      const h = await model.fit(data.x, data.y, {
+        batchSize: 100, epochs: 2, workers: 2, seed: 6, verbose: 0,
+        callbacks: probe ? [{ onEpochEnd: async () => { seen.push((await model.evaluate(data.testX, data.testY))[1]!, (await model.predict(data.testX)).shape[0]!); } }] : [],
+      });
+      expect(h.params.workers).toBe(2);
+      return { params: model.params.slice(), seen };
+    };
+    const plain = await run(false);
+    const probed = await run(true);
+    expect(probed.params).toEqual(plain.params);
+    expect(probed.seen).toHaveLength(4);
+    expect(probed.seen[1]).toBe(1000);
+  });
+
   it('EarlyStopping ends training when the monitored value stops improving', async () => {
     const model = mlp({ hidden: [8] });
     model.compile({ loss: 'categorical_crossentropy', optimizer: new Adam({ learningRate: 0 }) });

@@ -227,6 +227,8 @@ export class Sequential extends Graph {
   /** Inference engine: threads for large inputs, the main thread for small ones. */
   private async withEngine<T>(n: number, options: EvaluateOptions, fn: (e: Engine, batchSize: number) => Promise<T>): Promise<T> {
     const batchSize = positiveInteger(options.batchSize ?? 32, 'batchSize');
+    // Called from a callback during fit: use fit's engine, which owns the weights right now.
+    if (this.engine) return fn(this.engine, batchSize);
     const requested = checkWorkers(options.workers ?? defaultWorkers());
     const workers = n >= THREADED_INFERENCE_MIN_SAMPLES ? requested : 1;
     const optimizer = this.optimizer ?? getOptimizer('sgd');

@@ -147,14 +147,24 @@ function reserve(bytes: number): number {
   return start;
 }
 
-/** Allocates from the active wasm memory (zero-filled: the memory starts zeroed and is never reused). */
+/** Allocates from the active wasm memory, zero-filled (the memory may be reused after a reset). */
 export const wasmAllocator: Allocator = {
   float32(length: number): Float32Array {
     if (!active) throw new Error('wasmAllocator: no wasm backend is attached in this thread');
     const start = reserve(length * 4);
-    return new Float32Array(currentBuffer(), start, length);
+    return new Float32Array(currentBuffer(), start, length).fill(0);
   },
 };
+
+/**
+ * Frees everything allocated from `memory` at once (an arena reset), so the next engine reuses
+ * it instead of growing a new one. Only for a memory no live engine or thread still uses; this
+ * thread's scratch is dropped with it.
+ */
+export function resetWasmMemory(memory: WasmMemory): void {
+  Atomics.store(new Int32Array(memory.buffer as unknown as SharedArrayBuffer, 0, 1), 0, HEADER_BYTES);
+  if (active?.memory === memory) scratch = [null, null, null];
+}
 
 /** True when `a` is a view on the active wasm memory. */
 export function inWasmMemory(a: ArrayBufferView): boolean {
