@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import { MNIST_HIDDEN, loadMlpData, timeLoomSteps, trainEpochs, trainForBudget, type StepTiming, type TrainOutcome } from './mlp.js';
-import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 
 export interface BatchSizeConfig {
   quick: boolean;
@@ -159,20 +159,15 @@ export async function runBatchSize(config: BatchSizeConfig): Promise<SuiteResult
     name: `${w} worker${w === 1 ? '' : 's'}`,
     points: records.filter((r) => r.workers === w).map((r): [number, number] => [r.batchSize as number, r.secondsPerEpoch as number]),
   }));
-  return {
+  return suiteResult(clock, config, {
     suite: 'batch-size',
     title: 'Batch size: updates, seconds per epoch and accuracy',
     description:
       `The MNIST MLP (784-${config.hidden.join('-')}-10, relu/softmax, Adam) at each batch size and worker count. Smaller batches make more updates per epoch, each paying the fixed cost of a step (the Adam pass over all parameters, synchronisation); larger batches make fewer, cheaper-per-sample updates. The accuracy columns show what each choice buys in a fixed time and in a fixed number of epochs.`,
-    quick: config.quick,
-    date: clock.date,
-    durationS: elapsedS(clock),
-    machine: clock.machine,
-    config: { ...config, log: undefined },
     records,
     ratios,
     notes,
     table,
     chart: { title: `Seconds per ${config.epochSamples.toLocaleString('en-US')}-sample epoch vs batch size`, xLabel: 'batch size', yLabel: 'seconds per epoch', logX: true, logY: true, series: chartSeries },
-  };
+  });
 }

@@ -13,7 +13,7 @@ import { activeWasmBackend } from '@loom/tensor';
 import { fmt, type Table } from './format.js';
 import { forcedGc } from './gc.js';
 import { MNIST_HIDDEN, buildMlp, loadMlpData, median, takeRows } from './mlp.js';
-import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 import type { Series } from './svg-chart.js';
 
 export type HeapBackend = 'js' | 'wasm';
@@ -238,19 +238,15 @@ export async function runHeap(config: HeapConfig): Promise<SuiteResult> {
   ];
   const series: Series[] = results.map((r) => ({ name: `${r.backend} (${r.kernels})`, points: r.trace.map((v, i): [number, number] => [i, v / 1024]) }));
   if (results.length) series.push({ name: 'heap readings alone', dashed: true, points: results[0]!.sampling.map((v, i): [number, number] => [i, v / 1024]) });
-  return {
+  return suiteResult(clock, config, {
     suite: 'heap',
     title: 'Heap: main-thread allocation per training step',
     description: `Bytes the training step allocates on the main thread's V8 heap, per backend (LOOM_BACKEND=${config.backends.join('|')} when the engine is created), measured from v8.getHeapStatistics() before and after ${config.steps} steps with no GC in between, and what remains after a forced GC.`,
-    quick: config.quick,
-    date: clock.date,
-    durationS: elapsedS(clock),
-    machine: clock.machine,
-    config: { ...config, log: undefined, gc: source },
+    config: { gc: source },
     records,
     ratios,
     notes,
     table,
     chart: { title: 'Heap used during training steps', xLabel: 'step', yLabel: 'KiB above the first reading', series },
-  };
+  });
 }

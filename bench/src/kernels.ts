@@ -15,7 +15,7 @@ import {
 } from '@loom/tensor';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import { timeBlas, type BlasResult, type Shape3 } from './openblas.js';
-import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 import { loadTf, type TfBackend } from './tfjs.js';
 
 export type { Shape3 };
@@ -514,17 +514,12 @@ export async function runKernels(config: KernelsConfig): Promise<SuiteResult> {
     baseline('tfjs-cpu NN', (r) => r.cpu), baseline('tfjs-wasm NN', (r) => r.wasm),
   ].filter((s) => s.points.length > 0);
 
-  return {
+  return suiteResult(clock, config, {
     suite: 'kernels',
     title: 'Kernels: matmul GFLOP/s and elementwise GB/s',
     description:
       'benchmark.js on the main thread (one core). Matrix products C[M×N] = op(A)·op(B) at the MLP\'s shapes for the four transpose combinations, in GFLOP/s (2·M·K·N per call): Loom\'s JS kernel, and its WebAssembly SIMD kernel (relaxed-SIMD FMA build and plain SIMD128 build, on operands in the shared wasm memory), against numpy\'s OpenBLAS on one thread, the textbook i-j-k triple loop and tfjs\'s `matMul` (cpu and wasm backends, NN) measured in the same run. Issue 9\'s targets: wasm ≥ 4× JS and ≥ 25% of OpenBLAS at every shape and transpose. Elementwise kernels in GB/s (bytes read + written per call) against the same operation written as one plain loop; the copy row is the memory roof.',
-    quick: config.quick,
-    date: clock.date,
-    durationS: elapsedS(clock),
-    machine: clock.machine,
     config: {
-      ...config, log: undefined,
       wasmBuildsMeasured: mm.wasm.measured,
       openblasReference: mm.blas && { available: mm.blas.available, reason: mm.blas.reason, numpy: mm.blas.numpy, blas: mm.blas.blas, blasThreads: mm.blas.blasThreads },
     },
@@ -533,5 +528,5 @@ export async function runKernels(config: KernelsConfig): Promise<SuiteResult> {
     notes,
     table,
     chart: { title: 'Matrix product throughput', xLabel: 'FLOPs per call (2·M·K·N)', yLabel: 'GFLOP/s', logX: true, logY: true, series: chartSeries },
-  };
+  });
 }

@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { fmt, fmtRatio, type Table } from './format.js';
 import { MNIST_HIDDEN, loadMlpData, loomKernelsLabel, timeLoomSteps, type StepTiming } from './mlp.js';
-import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 import { timeTfjsSteps, type TfBackend } from './tfjs.js';
 
 export interface PeersConfig {
@@ -108,19 +108,14 @@ export async function runPeers(config: PeersConfig): Promise<SuiteResult> {
     name: e.id,
     points: e.timing.stepMs.map((ms, i): [number, number] => [i + 1, ms]),
   }));
-  return {
+  return suiteResult(clock, config, {
     suite: 'peers',
     title: 'Peers: Loom vs TensorFlow.js on the same MLP',
     description: `MNIST 784-${config.hidden.join('-')}-10 (relu, softmax), Adam (lr 0.001, epsilon 1e-7), categorical cross-entropy, batch ${config.batchSize}, in Loom and in TensorFlow.js (\`@tensorflow/tfjs\` pure-JS cpu backend and \`@tensorflow/tfjs-backend-wasm\`, \`trainOnBatch\`), measured in one run. A ratio above 1 means that framework takes longer than Loom.`,
-    quick: config.quick,
-    date: clock.date,
-    durationS: elapsedS(clock),
-    machine: clock.machine,
-    config: { ...config, log: undefined },
     records,
     ratios,
     notes,
     table,
     chart: { title: 'Time of each training step (batch 100)', xLabel: 'timed step', yLabel: 'ms per step', logY: true, series: chartSeries },
-  };
+  });
 }

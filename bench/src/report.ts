@@ -80,6 +80,22 @@ export function elapsedS(clock: SuiteClock): number {
   return +((performance.now() - clock.t0) / 1000).toFixed(2);
 }
 
+type SuiteFields = Omit<SuiteResult, 'quick' | 'date' | 'durationS' | 'machine' | 'config'> & { config?: Record<string, unknown> };
+
+/**
+ * A suite's result: its own fields, plus what every suite records the same way (quick or full,
+ * when, how long, the machine) and its config without the logger (`fields.config` adds to it).
+ */
+export function suiteResult(clock: SuiteClock, config: { quick: boolean }, fields: SuiteFields): SuiteResult {
+  const { suite, title, description, config: extra, ...rest } = fields;
+  return {
+    suite, title, description,
+    quick: config.quick, date: clock.date, durationS: elapsedS(clock), machine: clock.machine,
+    config: { ...config, log: undefined, ...extra },
+    ...rest,
+  };
+}
+
 /** The suite's table and notes as the terminal shows them. */
 export function printResult(r: SuiteResult, print: (s: string) => void = console.log): void {
   print(`\n== ${r.title} (${r.suite}${r.quick ? ', quick' : ''}, ${r.durationS.toFixed(1)} s) ==`);

@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import { MNIST_HIDDEN, loadMlpData, timeLoomSteps, type StepTiming } from './mlp.js';
-import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 import { COLORS, type Series } from './svg-chart.js';
 
 export interface ScalingConfig {
@@ -107,19 +107,14 @@ export async function runScaling(config: ScalingConfig): Promise<SuiteResult> {
     chartSeries[i]!.color = COLORS[i % COLORS.length];
     chartSeries.push({ name: `linear scaling, batch ${bs}`, points: config.workers.map((w): [number, number] => [w, per * w]), dashed: true, color: COLORS[i % COLORS.length] });
   });
-  return {
+  return suiteResult(clock, config, {
     suite: 'scaling',
     title: 'Scaling: samples per second vs workers',
     description: `The MNIST MLP (784-${config.hidden.join('-')}-10, Adam) trained with 1..${Math.max(...config.workers)} workers: every mini-batch is split across the workers, gradients are all-reduced in shared memory, and each worker applies Adam to its chunk of the parameters.`,
-    quick: config.quick,
-    date: clock.date,
-    durationS: elapsedS(clock),
-    machine: clock.machine,
-    config: { ...config, log: undefined },
     records,
     ratios,
     notes,
     table,
     chart: { title: 'Training throughput vs workers', xLabel: 'workers', yLabel: 'samples per second', series: chartSeries },
-  };
+  });
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import { forcedGc } from './gc.js';
 import { MNIST_HIDDEN, buildMlp, loadMlpData, takeRows } from './mlp.js';
-import { elapsedS, startClock, type Row, type SuiteResult } from './report.js';
+import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 import type { Series } from './svg-chart.js';
 
 export interface SoakConfig {
@@ -133,15 +133,11 @@ export async function runSoak(config: SoakConfig): Promise<SuiteResult> {
   const series = (name: string, key: 'heapUsed' | 'heapTotal' | 'rss' | 'external' | 'arrayBuffers', dashed = false): Series => ({
     name, dashed, points: epochs.map((m): [number, number] => [m.epoch, m[key] / MiB]),
   });
-  return {
+  return suiteResult(clock, config, {
     suite: 'soak',
     title: 'Soak: memory over a long run',
     description: `One \`fit\` of ${config.epochs} epochs on the first ${config.samples.toLocaleString('en-US')} MNIST images (784-${config.hidden.join('-')}-10, Adam, batch ${config.batchSize}, ${config.workers} worker(s)); \`process.memoryUsage()\` at the end of every epoch, after a forced GC where available. Flat lines mean nothing accumulates per step or per epoch (issue 10: heap and RSS at epoch ${late} within ${pct} of epoch ${early}).`,
-    quick: config.quick,
-    date: clock.date,
-    durationS: elapsedS(clock),
-    machine: clock.machine,
-    config: { ...config, log: undefined, gc: source },
+    config: { gc: source },
     records,
     ratios,
     notes,
@@ -150,5 +146,5 @@ export async function runSoak(config: SoakConfig): Promise<SuiteResult> {
       title: 'Memory vs epoch', xLabel: 'epoch', yLabel: 'MiB',
       series: [series('RSS', 'rss'), series('heap used (main thread)', 'heapUsed'), series('heap total', 'heapTotal', true), series('external', 'external', true), series('array buffers', 'arrayBuffers', true)],
     },
-  };
+  });
 }
