@@ -22,7 +22,9 @@ for (const relaxed of [false, true]) {
     it('match the JavaScript kernel within float32 rounding for every transpose and odd sizes', () => {
       const memory = createWasmMemory(1 << 20);
       attachWasmBackend(compiled!.module, memory, compiled!.relaxed);
-      const shapes = [[1, 1, 1], [7, 33, 1], [33, 7, 257], [257, 33, 7], [1, 257, 33], [13, 100, 50], [100, 784, 10]] as const;
+      // Past 256 deep (two depth blocks, the second not a multiple of 4), past 128 rows (B
+      // packed even when contiguous), and short of 8 columns, so every packing path runs.
+      const shapes = [[1, 1, 1], [7, 33, 1], [33, 7, 257], [257, 33, 7], [1, 257, 33], [13, 100, 50], [100, 784, 10], [130, 301, 20], [9, 262, 17]] as const;
       for (const [m, k, n] of shapes)
         for (const ta of [false, true])
           for (const tb of [false, true]) {
@@ -39,15 +41,16 @@ for (const relaxed of [false, true]) {
     });
 
     it('give a row the same bits whatever the number of rows beside it', () => {
-      const k = 300, n = 21, rows = 11;
-      for (const ta of [false, true]) {
+      // 131 rows: B is packed for the batch but read in place for one row, and row 130 is a tail.
+      const k = 300, n = 21, rows = 131;
+      for (const [ta, tb] of [[false, false], [true, false], [false, true]] as const) {
         const a = fill(wasmAllocator.float32(rows * k)), b = fill(wasmAllocator.float32(k * n));
         const all = wasmAllocator.float32(rows * n);
-        gemm(rows, n, k, a, ta, b, false, all);
+        gemm(rows, n, k, a, ta, b, tb, all);
         const one = wasmAllocator.float32(n), ai = wasmAllocator.float32(k);
         for (let i = 0; i < rows; i++) {
           for (let p = 0; p < k; p++) ai[p] = ta ? a[p * rows + i]! : a[i * k + p]!;
-          gemm(1, n, k, ai, false, b, false, one);
+          gemm(1, n, k, ai, false, b, tb, one);
           expect(Array.from(one)).toEqual(Array.from(all.subarray(i * n, (i + 1) * n)));
         }
       }

@@ -26,8 +26,8 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 export interface WasmKernelExports {
-  gemm(m: number, n: number, k: number, a: number, rsA: number, psA: number, b: number, c: number, acc: number, panel: number): void;
-  transpose(src: number, dst: number, rows: number, cols: number): void;
+  gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number,
+    c: number, acc: number, packA: number, packB: number, tmp: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, alpha: number, b1c: number, b2c: number, eps: number): void;
   add_into(dst: number, src: number, n: number): void;
 }
@@ -102,7 +102,7 @@ export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxe
   active = { memory, module, relaxed, kernels: instance.exports as unknown as WasmKernelExports };
   memoryBuffers = new WeakSet();
   memoryBuffers.add(memory.buffer);
-  scratch = [null, null, null];
+  scratch = [null, null];
   return active;
 }
 
@@ -110,7 +110,7 @@ export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxe
 export function detachWasmBackend(): void {
   active = null;
   memoryBuffers = new WeakSet();
-  scratch = [null, null, null];
+  scratch = [null, null];
 }
 
 export function activeWasmBackend(): WasmBackend | null {
@@ -163,7 +163,7 @@ export const wasmAllocator: Allocator = {
  */
 export function resetWasmMemory(memory: WasmMemory): void {
   Atomics.store(new Int32Array(memory.buffer as unknown as SharedArrayBuffer, 0, 1), 0, HEADER_BYTES);
-  if (active?.memory === memory) scratch = [null, null, null];
+  if (active?.memory === memory) scratch = [null, null];
 }
 
 /** True when `a` is a view on the active wasm memory. */
@@ -180,10 +180,10 @@ export function adoptWasmView(a: Float32Array): Float32Array {
   return new Float32Array(currentBuffer(), a.byteOffset, a.length);
 }
 
-let scratch: (Float32Array | null)[] = [null, null, null];
+let scratch: (Float32Array | null)[] = [null, null];
 
-/** Per-thread scratch in wasm memory (one per transposed operand), grown when too small. */
-function scratchFloat32(length: number, which: 0 | 1 | 2): Float32Array {
+/** Per-thread scratch in wasm memory (0: packed A; 1: a B panel and a block's staging), grown when too small. */
+function scratchFloat32(length: number, which: 0 | 1): Float32Array {
   let s = scratch[which];
   if (!s || s.length < length) scratch[which] = s = wasmAllocator.float32(Math.max(length, 1 << 16));
   return s;
@@ -191,36 +191,25 @@ function scratchFloat32(length: number, which: 0 | 1 | 2): Float32Array {
 
 /**
  * C = op(A)·op(B) (+ C) with the wasm kernels; the caller has checked that all three operands
- * live in the wasm memory. A transposed B is transposed into scratch first (the kernel streams
- * rows of B); a transposed A is only a change of strides.
+ * live in the wasm memory. Transposes are strides: the kernel packs A into panels and B (when
+ * its rows are not contiguous) into column panels as it goes, so nothing is transposed first.
  */
 export function wasmGemm(
   m: number, n: number, k: number, a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, c: Float32Array, accumulate: boolean,
 ): void {
   const w = active!.kernels;
-  let bPtr = b.byteOffset;
-  if (transB) {
-    const t = scratchFloat32(k * n, 0);
-    w.transpose(b.byteOffset, t.byteOffset, n, k);
-    bPtr = t.byteOffset;
-  }
-  // A transposed A could be read through strides, but its rows are then m floats apart in the
-  // inner loop; one tiled transpose into scratch is cheaper from a few rows of C on.
-  let aPtr = a.byteOffset;
-  if (transA) {
-    const t = scratchFloat32(m * k, 1);
-    w.transpose(a.byteOffset, t.byteOffset, k, m);
-    aPtr = t.byteOffset;
-  }
-  const rsA = k * 4;
-  const psA = 4;
-  // Depth blocks of KC rows of B (KC·n floats stay in L2 while every 4-row block of A streams
-  // over them); every element of C goes through the same blocks, so the rounding is the same
-  // for every row.
-  const panel = scratchFloat32(4 * KC, 2).byteOffset;
+  // A(i, p) and B(p, j) as byte strides (row, column) of how each is stored.
+  const [rsA, csA] = transA ? [4, m * 4] : [k * 4, 4];
+  const [rsB, csB] = transB ? [4, k * 4] : [n * 4, 4];
+  const kcMax = Math.min(KC, k);
+  const packA = scratchFloat32(Math.ceil(m / 4) * 4 * kcMax, 0).byteOffset;
+  const packB = scratchFloat32(8 * kcMax + 32, 1).byteOffset;
+  const tmp = packB + 8 * kcMax * 4;
+  // Depth blocks of KC: one B panel (KC·8 floats) stays in L1 while A's panels stream past it.
+  // Every element of C goes through the same blocks, so the rounding is the same for every row.
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc);
-    w.gemm(m, n, kc, aPtr + pc * psA, rsA, psA, bPtr + pc * n * 4, c.byteOffset, accumulate || pc > 0 ? 1 : 0, panel);
+    w.gemm(m, n, kc, a.byteOffset + pc * csA, rsA, csA, b.byteOffset + pc * rsB, rsB, csB, c.byteOffset, accumulate || pc > 0 ? 1 : 0, packA, packB, tmp);
   }
 }
 
