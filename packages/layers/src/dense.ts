@@ -1,5 +1,5 @@
 import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
-import { allocFloat32, gemm } from '@loom/tensor';
+import { allocFloat32, gemm, wasmActivationGradBias, wasmBiasActivation } from '@loom/tensor';
 import { checkInitializer } from './initializers.js';
 import { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
@@ -80,6 +80,8 @@ export class Dense extends Layer {
     this.x = x;
     const inSize = this.inputSize, units = this.units, z = this.z;
     gemm(rows, units, inSize, x, false, this.kernel.value, false, z);
+    // Bias and activation in one wasm pass when the buffers live there and it has the activation.
+    if (wasmBiasActivation(z, this.y, this.bias ? this.bias.value : null, rows, units, this.activation, this.alpha)) return this.y;
     if (this.bias) {
       const b = this.bias.value;
       for (let r = 0, o = 0; r < rows; r++, o += units) for (let j = 0; j < units; j++) z[o + j] += b[j]!;
@@ -90,18 +92,19 @@ export class Dense extends Layer {
 
   backward(dy: Float32Array, rows: number, needInputGrad: boolean, preActivation = false): Float32Array | null {
     const inSize = this.inputSize, units = this.units;
-    let dz = dy;
-    if (!preActivation && this.activation !== 'linear') {
-      this.act.backward(this.z, this.y, dy, this.dz, rows * units, units, this.alpha);
-      dz = this.dz;
+    const through = preActivation ? 'linear' : this.activation;
+    const dz = through === 'linear' ? dy : this.dz;
+    const db = this.bias ? this.bias.grad : null;
+    // The activation's gradient and the bias gradient in one wasm pass, or the JavaScript kernels.
+    if (!wasmActivationGradBias(this.z, dy, dz, db, rows, units, through, this.alpha)) {
+      if (dz !== dy) this.act.backward(this.z, this.y, dy, dz, rows * units, units, this.alpha);
+      if (db) {
+        db.fill(0);
+        for (let r = 0, o = 0; r < rows; r++, o += units) for (let j = 0; j < units; j++) db[j] += dz[o + j]!;
+      }
     }
     // dW = xᵀ·dz and dx = dz·Wᵀ: transposes are gemm flags, not copies.
     gemm(inSize, units, rows, this.x, true, dz, false, this.kernel.grad);
-    if (this.bias) {
-      const db = this.bias.grad;
-      db.fill(0);
-      for (let r = 0, o = 0; r < rows; r++, o += units) for (let j = 0; j < units; j++) db[j] += dz[o + j]!;
-    }
     if (!needInputGrad) return null;
     gemm(rows, inSize, units, dz, false, this.kernel.value, true, this.dx);
     return this.dx;

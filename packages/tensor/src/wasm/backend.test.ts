@@ -3,6 +3,7 @@ import { gemm } from '../matmul.js';
 import { Random } from '../random.js';
 import {
   adoptWasmView, attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, inWasmMemory, requestedBackend, wasmAllocator,
+  wasmActivationGradBias, wasmBiasActivation,
 } from './backend.js';
 
 const rng = new Random(17);
@@ -57,6 +58,61 @@ for (const relaxed of [false, true]) {
     });
   });
 }
+
+describe('the wasm dense epilogues', () => {
+  // The rules as the JavaScript layers write them (the reference), in float64 then rounded.
+  const act = (name: string, v: number, alpha: number) => (name === 'linear' || v > 0 ? v : name === 'relu' ? 0 : alpha * v);
+  const grad = (name: string, z: number, dy: number, alpha: number) => (name === 'linear' || z > 0 ? dy : name === 'relu' ? 0 : alpha * dy);
+  const rows = 5, cols = 19; // a scalar tail after the vector part of every row
+  const special = [NaN, -0, 0, Infinity, -Infinity];
+
+  it('add the bias and apply the activation as the JavaScript kernels do', () => {
+    const compiled = compileWasmKernels()!;
+    attachWasmBackend(compiled.module, createWasmMemory(1 << 20), compiled.relaxed);
+    for (const name of ['linear', 'relu', 'leaky_relu'])
+      for (const withBias of [false, true]) {
+        const z = fill(wasmAllocator.float32(rows * cols)), y = name === 'linear' ? z : wasmAllocator.float32(rows * cols);
+        special.forEach((v, i) => { z[i * 3] = v; });
+        const bias = withBias ? fill(wasmAllocator.float32(cols)) : null;
+        const ref = Float32Array.from(z, (v, i) => (bias ? Math.fround(v + bias[i % cols]!) : v));
+        const refY = Float32Array.from(ref, (v) => act(name, v, 0.25));
+        expect(wasmBiasActivation(z, y, bias, rows, cols, name, 0.25)).toBe(true);
+        expect(Array.from(z)).toEqual(Array.from(ref));
+        expect(Array.from(y)).toEqual(Array.from(refY));
+      }
+    detachWasmBackend();
+  });
+
+  it('give the activation and bias gradients as the JavaScript kernels do', () => {
+    const compiled = compileWasmKernels()!;
+    attachWasmBackend(compiled.module, createWasmMemory(1 << 20), compiled.relaxed);
+    for (const name of ['linear', 'relu', 'leaky_relu'])
+      for (const withBias of [false, true]) {
+        const z = fill(wasmAllocator.float32(rows * cols)), dy = fill(wasmAllocator.float32(rows * cols));
+        special.forEach((v, i) => { z[i * 3 + 1] = v; });
+        const dz = name === 'linear' ? dy : wasmAllocator.float32(rows * cols);
+        const db = withBias ? fill(wasmAllocator.float32(cols)) : null; // stale values are overwritten
+        const refDz = Float32Array.from(dy, (g, i) => grad(name, z[i]!, g, 0.25));
+        const refDb = new Float32Array(cols);
+        for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) refDb[j] += refDz[r * cols + j]!;
+        expect(wasmActivationGradBias(z, dy, dz, db, rows, cols, name, 0.25)).toBe(true);
+        expect(Array.from(dz)).toEqual(Array.from(refDz));
+        if (db) expect(Array.from(db)).toEqual(Array.from(refDb));
+      }
+    detachWasmBackend();
+  });
+
+  it('decline activations they do not have and operands outside the memory', () => {
+    const compiled = compileWasmKernels()!;
+    attachWasmBackend(compiled.module, createWasmMemory(1 << 20), compiled.relaxed);
+    const z = wasmAllocator.float32(4), y = wasmAllocator.float32(4);
+    expect(wasmBiasActivation(z, y, null, 1, 4, 'sigmoid', 0)).toBe(false);
+    expect(wasmBiasActivation(z, new Float32Array(4), null, 1, 4, 'relu', 0)).toBe(false);
+    expect(wasmActivationGradBias(z, y, y, new Float32Array(4), 1, 4, 'relu', 0)).toBe(false);
+    detachWasmBackend();
+    expect(wasmBiasActivation(z, y, null, 1, 4, 'relu', 0)).toBe(false);
+  });
+});
 
 describe('the wasm allocator', () => {
   it('hands out aligned, zeroed, disjoint views and grows the memory', () => {

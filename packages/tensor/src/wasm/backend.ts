@@ -30,6 +30,8 @@ export interface WasmKernelExports {
     c: number, acc: number, packA: number, packB: number, tmp: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, alpha: number, b1c: number, b2c: number, eps: number): void;
   add_into(dst: number, src: number, n: number): void;
+  bias_act(z: number, y: number, bias: number, rows: number, cols: number, act: number, alpha: number): void;
+  act_grad_bias(z: number, dy: number, dz: number, db: number, rows: number, cols: number, act: number, alpha: number): void;
 }
 
 export interface WasmBackend {
@@ -238,5 +240,38 @@ export function wasmAdamUpdate(
 export function wasmAddInto(a: Float32Array, dst: number, src: number, n: number): boolean {
   if (!inWasmMemory(a)) return false;
   active!.kernels.add_into(a.byteOffset + dst * 4, a.byteOffset + src * 4, n);
+  return true;
+}
+
+/** The activations the wasm epilogues compute, by their codes in the kernels. */
+const EPILOGUE_ACTIVATIONS: Readonly<Record<string, number>> = { linear: 0, relu: 1, leaky_relu: 2 };
+
+/**
+ * A dense layer's epilogue in one wasm pass: z += bias per row (bias may be null), then
+ * y = activation(z) (y may be z for linear). Returns false, doing nothing, when the activation
+ * is not one the kernels have or an operand lives outside the attached memory; the caller then
+ * runs the JavaScript kernels, the reference. leaky_relu multiplies by alpha in float32 (the JS
+ * kernel in float64), so those two can differ in the last bit.
+ */
+export function wasmBiasActivation(
+  z: Float32Array, y: Float32Array, bias: Float32Array | null, rows: number, cols: number, activation: string, alpha: number,
+): boolean {
+  const act = EPILOGUE_ACTIVATIONS[activation];
+  if (act === undefined || !inWasmMemory(z) || !inWasmMemory(y) || (bias !== null && !inWasmMemory(bias))) return false;
+  active!.kernels.bias_act(z.byteOffset, y.byteOffset, bias ? bias.byteOffset : 0, rows, cols, act, alpha);
+  return true;
+}
+
+/**
+ * The backward of wasmBiasActivation: dz = activation′(z)·dy (dz may be dy for linear), then
+ * db = the column sums of dz in row order (db may be null). Returns false, doing nothing, in
+ * the same cases as wasmBiasActivation.
+ */
+export function wasmActivationGradBias(
+  z: Float32Array, dy: Float32Array, dz: Float32Array, db: Float32Array | null, rows: number, cols: number, activation: string, alpha: number,
+): boolean {
+  const act = EPILOGUE_ACTIVATIONS[activation];
+  if (act === undefined || !inWasmMemory(z) || !inWasmMemory(dy) || !inWasmMemory(dz) || (db !== null && !inWasmMemory(db))) return false;
+  active!.kernels.act_grad_bias(z.byteOffset, dy.byteOffset, dz.byteOffset, db ? db.byteOffset : 0, rows, cols, act, alpha);
   return true;
 }

@@ -154,6 +154,29 @@ export function kernelsWat(options: { relaxed: boolean }): string {
               (if (local.get $acc) (then (local.set $v (f32.add (f32.load (local.get $d)) (local.get $v)))))
               (f32.store (local.get $d) (local.get $v))`)}
             (local.set $pc (i32.add (local.get $pc) (local.get $rsC)))`)}))`;
+  // act(x) for the elementwise kernels, chosen at run time by $act (0 linear, 1 relu, 2 leaky).
+  const positive = (x: string) => `(f32x4.gt ${x} (v128.const f32x4 0 0 0 0))`;
+  const actV = (v: string) => `
+          (if (result v128) (i32.eq (local.get $act) (i32.const 1))
+            (then (v128.and (local.get ${v}) ${positive(`(local.get ${v})`)}))
+            (else (if (result v128) (i32.eq (local.get $act) (i32.const 2))
+              (then (v128.bitselect (local.get ${v}) (f32x4.mul (local.get $A) (local.get ${v})) ${positive(`(local.get ${v})`)}))
+              (else (local.get ${v})))))`;
+  const actS = (v: string) => `
+          (if (result f32) (i32.eq (local.get $act) (i32.const 0)) (then (local.get ${v}))
+            (else (select (local.get ${v})
+              (if (result f32) (i32.eq (local.get $act) (i32.const 2)) (then (f32.mul (local.get $alpha) (local.get ${v}))) (else (f32.const 0)))
+              (f32.gt (local.get ${v}) (f32.const 0)))))`;
+  const gradV = (z: string, dy: string) => `
+          (if (result v128) (i32.eq (local.get $act) (i32.const 0)) (then ${dy})
+            (else (if (result v128) (i32.eq (local.get $act) (i32.const 1))
+              (then (v128.and ${dy} ${positive(z)}))
+              (else (v128.bitselect ${dy} (f32x4.mul (local.get $A) ${dy}) ${positive(z)})))))`;
+  const gradS = (z: string, dy: string) => `
+          (if (result f32) (i32.eq (local.get $act) (i32.const 0)) (then ${dy})
+            (else (select ${dy}
+              (if (result f32) (i32.eq (local.get $act) (i32.const 2)) (then (f32.mul (local.get $alpha) ${dy})) (else (f32.const 0)))
+              (f32.gt ${z} (f32.const 0)))))`;
   return `(module
   (import "env" "memory" (memory 1 65536 shared))
   ;; C (+)= A·B over one depth block of k (see the top of kernels-wat.ts). Scratch: $packA holds
@@ -195,6 +218,61 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
         ${block(1, 'k1')}
         ${store(1, 's1')}`)}`)}
+  )
+  ;; z[r, j] += bias[j] (when bias ≠ 0), then y = act(z) with act 0 = linear, 1 = relu,
+  ;; 2 = leaky_relu (x > 0 ? x : alpha·x): a dense layer's epilogue in one pass over its output.
+  ;; The comparisons are written as JavaScript's (NaN and −0 go to the else branch).
+  (func (export "bias_act") (param $z i32) (param $y i32) (param $bias i32) (param $rows i32) (param $cols i32)
+      (param $act i32) (param $alpha f32)
+    (local $r i32) (local $j i32) (local $cols4 i32) (local $pz i32) (local $py i32) (local $v v128) (local $s f32) (local $A v128)
+    (local.set $A (f32x4.splat (local.get $alpha)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $pz (local.get $z))
+    (local.set $py (local.get $y))
+    ${loop('bar', '$r', '(local.get $rows)', '(i32.const 1)', `
+      (local.set $j (i32.const 0))
+      ${loop('bav', '$j', '(local.get $cols4)', '(i32.const 4)', `
+        (local.set $v (v128.load (i32.add (local.get $pz) (i32.shl (local.get $j) (i32.const 2)))))
+        (if (local.get $bias) (then
+          (local.set $v (f32x4.add (local.get $v) (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+          (v128.store (i32.add (local.get $pz) (i32.shl (local.get $j) (i32.const 2))) (local.get $v))))
+        (v128.store (i32.add (local.get $py) (i32.shl (local.get $j) (i32.const 2))) ${actV('$v')})`)}
+      ${loop('bas', '$j', '(local.get $cols)', '(i32.const 1)', `
+        (local.set $s (f32.load (i32.add (local.get $pz) (i32.shl (local.get $j) (i32.const 2)))))
+        (if (local.get $bias) (then
+          (local.set $s (f32.add (local.get $s) (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))
+          (f32.store (i32.add (local.get $pz) (i32.shl (local.get $j) (i32.const 2))) (local.get $s))))
+        (f32.store (i32.add (local.get $py) (i32.shl (local.get $j) (i32.const 2))) ${actS('$s')})`)}
+      (local.set $pz (i32.add (local.get $pz) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $py (i32.add (local.get $py) (i32.shl (local.get $cols) (i32.const 2))))`)}
+  )
+  ;; The backward of bias_act: dz = act′(z)·dy (act as there; for linear dz = dy, and dz may be
+  ;; dy itself), then db[j] = Σ_r dz[r, j] in row order (when db ≠ 0).
+  (func (export "act_grad_bias") (param $z i32) (param $dy i32) (param $dz i32) (param $db i32) (param $rows i32) (param $cols i32)
+      (param $act i32) (param $alpha f32)
+    (local $r i32) (local $j i32) (local $cols4 i32) (local $o i32) (local $g v128) (local $s f32) (local $A v128)
+    (local.set $A (f32x4.splat (local.get $alpha)))
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (if (local.get $db) (then
+      (local.set $j (i32.const 0))
+      ${loop('dbz', '$j', '(i32.shl (local.get $cols) (i32.const 2))', '(i32.const 4)', `
+        (f32.store (i32.add (local.get $db) (local.get $j)) (f32.const 0))`)}))
+    (local.set $o (i32.const 0))
+    ${loop('agr', '$r', '(local.get $rows)', '(i32.const 1)', `
+      (local.set $j (i32.const 0))
+      ${loop('agv', '$j', '(i32.shl (local.get $cols4) (i32.const 2))', '(i32.const 16)', `
+        (local.set $g ${gradV('(v128.load (i32.add (local.get $z) (i32.add (local.get $o) (local.get $j))))', '(v128.load (i32.add (local.get $dy) (i32.add (local.get $o) (local.get $j))))')})
+        (v128.store (i32.add (local.get $dz) (i32.add (local.get $o) (local.get $j))) (local.get $g))
+        (if (local.get $db) (then
+          (v128.store (i32.add (local.get $db) (local.get $j))
+            (f32x4.add (v128.load (i32.add (local.get $db) (local.get $j))) (local.get $g)))))`)}
+      ${loop('ags', '$j', '(i32.shl (local.get $cols) (i32.const 2))', '(i32.const 4)', `
+        (local.set $s ${gradS('(f32.load (i32.add (local.get $z) (i32.add (local.get $o) (local.get $j))))', '(f32.load (i32.add (local.get $dy) (i32.add (local.get $o) (local.get $j))))')})
+        (f32.store (i32.add (local.get $dz) (i32.add (local.get $o) (local.get $j))) (local.get $s))
+        (if (local.get $db) (then
+          (f32.store (i32.add (local.get $db) (local.get $j))
+            (f32.add (f32.load (i32.add (local.get $db) (local.get $j))) (local.get $s)))))`)}
+      (local.set $o (i32.add (local.get $o) (i32.shl (local.get $cols) (i32.const 2))))`)}
   )
   ;; Adam (Keras 3's rule) over n elements: m += (g − m)·b1c; v += (g² − v)·b2c;
   ;; p −= (m·alpha) / (√v + eps). Lane and tail use the same f32 operations, so an element's
