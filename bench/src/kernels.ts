@@ -4,14 +4,15 @@
  * forward is NN, its weight gradient TN, its input gradient NT): Loom's JS kernel and its
  * WebAssembly SIMD kernel (relaxed-SIMD and plain SIMD128 builds), against a textbook triple
  * loop, tfjs's matMul on its cpu and wasm backends, and numpy's OpenBLAS on one thread;
- * elementwise kernels in GB/s against the same operation written as one plain loop.
+ * elementwise kernels in GB/s against the same operation written as one plain loop, and the
+ * wasm elementwise kernels of a training step against the JS ones.
  */
 import Benchmark from 'benchmark';
 import { Adam, Tensor } from 'loom';
 import { activationKernels } from '@loom/autodiff';
 import {
   activeWasmBackend, add, attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, gemm, inWasmMemory, relu,
-  softmaxRows, wasmAllocator,
+  softmaxRows, wasmActivationGradBias, wasmAdamUpdate, wasmAllocator, wasmBiasActivation,
 } from '@loom/tensor';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import { timeBlas, type BlasResult, type Shape3 } from './openblas.js';
@@ -304,7 +305,41 @@ interface ElementwiseRow {
   shape: string;
   bytes: number;
   loom: number;
+  /** The wasm kernel on operands in the wasm memory (the build the engines pick), where there is one. */
+  wasm: number | null;
   plain: number | null;
+}
+
+/**
+ * The wasm elementwise kernels a training step uses, on operands in a fresh wasm memory: a
+ * dense layer's epilogue (bias + relu) and its backward (relu gradient + bias gradient), and
+ * Adam. Names match the JS cases they are compared with; none when the kernels are not built.
+ */
+function wasmElementwiseCases(r: number, c: number, p: number): { cases: [string, () => void][]; done: () => void } {
+  const compiled = compileWasmKernels();
+  if (!compiled) return { cases: [], done: () => {} };
+  const previous = activeWasmBackend();
+  attachWasmBackend(compiled.module, createWasmMemory(4 * (5 * r * c + 6 * p) + (1 << 20)), compiled.relaxed);
+  const n = r * c;
+  const z = wasmAllocator.float32(n), y = wasmAllocator.float32(n), bias = wasmAllocator.float32(c);
+  const dy = wasmAllocator.float32(n), dz = wasmAllocator.float32(n), db = wasmAllocator.float32(c);
+  z.set(randomArray(n, 3));
+  bias.set(randomArray(c, 4));
+  dy.set(randomArray(n, 8));
+  const param = wasmAllocator.float32(p), grad = wasmAllocator.float32(p), m = wasmAllocator.float32(p), v = wasmAllocator.float32(p);
+  param.set(randomArray(p, 6));
+  grad.set(randomArray(p, 7));
+  return {
+    cases: [
+      ['wasm bias-relu', () => void wasmBiasActivation(z, y, bias, r, c, 'relu', 0)],
+      ['wasm relu-grad-bias', () => void wasmActivationGradBias(z, dy, dz, db, r, c, 'relu', 0)],
+      ['wasm adam', () => void wasmAdamUpdate(param, grad, m, v, 0, p, 1e-3, 0.1, 0.001, 1e-7)],
+    ],
+    done: () => {
+      if (previous) attachWasmBackend(previous.module, previous.memory, previous.relaxed);
+      else detachWasmBackend();
+    },
+  };
 }
 
 function elementwiseRows(config: KernelsConfig): { rows: ElementwiseRow[]; raw: Measured[] } {
@@ -320,6 +355,7 @@ function elementwiseRows(config: KernelsConfig): { rows: ElementwiseRow[]; raw: 
   const m1 = new Float32Array(p), v1 = new Float32Array(p);
   let t = 0;
   const reluKernel = activationKernels['relu']!;
+  const dy = randomArray(n, 8), dz = new Float32Array(n), db = new Float32Array(c);
 
   const cases: [string, () => void][] = [
     ['loom add-bias', () => void add(xt, bt, ot)],
@@ -327,6 +363,16 @@ function elementwiseRows(config: KernelsConfig): { rows: ElementwiseRow[]; raw: 
       for (let i = 0, o = 0; i < r; i++, o += c) for (let j = 0; j < c; j++) out[o + j] = x[o + j]! + bias[j]!;
     }],
     ['loom relu-layer', () => reluKernel.forward(x, out, n, c, 0)],
+    // A dense layer's JS epilogue and its backward, as Dense runs them without wasm.
+    ['loom bias-relu', () => {
+      for (let i = 0, o = 0; i < r; i++, o += c) for (let j = 0; j < c; j++) x[o + j] += bias[j]!;
+      reluKernel.forward(x, out, n, c, 0);
+    }],
+    ['loom relu-grad-bias', () => {
+      reluKernel.backward(x, out, dy, dz, n, c, 0);
+      db.fill(0);
+      for (let i = 0, o = 0; i < r; i++, o += c) for (let j = 0; j < c; j++) db[j] += dz[o + j]!;
+    }],
     ['loom relu-tensor', () => void relu(xt, ot)],
     ['plain relu', () => {
       for (let i = 0; i < n; i++) {
@@ -357,29 +403,38 @@ function elementwiseRows(config: KernelsConfig): { rows: ElementwiseRow[]; raw: 
     ['copy', () => copyDst.set(grad)],
   ];
   const raw = measure(cases, config);
+  const wasm = wasmElementwiseCases(r, c, p);
+  try {
+    raw.push(...measure(wasm.cases, config));
+  } finally {
+    wasm.done();
+  }
   const gbps = (name: string, bytes: number) => {
     const m = raw.find((x) => x.name === name);
     return m ? bytes / m.seconds / 1e9 : null;
   };
   const hidden = `${r}×${c}`;
-  const rows: ElementwiseRow[] = [
-    { kernel: 'add bias (Tensor op, broadcast)', shape: `${hidden} + ${c}`, bytes: (2 * n + c) * 4, loom: 0, plain: 0 },
-    { kernel: 'relu forward (layer kernel)', shape: hidden, bytes: 8 * n, loom: 0, plain: 0 },
-    { kernel: 'relu forward (Tensor op)', shape: hidden, bytes: 8 * n, loom: 0, plain: 0 },
-    { kernel: 'softmax rows', shape: `${sr}×${sc}`, bytes: 8 * sr * sc, loom: 0, plain: 0 },
+  // [kernel, shape, bytes per call, JS case, wasm case, plain-loop case]. Bytes are what the
+  // operation must read and write once (a two-pass JS version moves more, and is slower for it).
+  const specs: [string, string, number, string, string | null, string | null][] = [
+    ['add bias (Tensor op, broadcast)', `${hidden} + ${c}`, (2 * n + c) * 4, 'loom add-bias', null, 'plain add-bias'],
+    ['relu forward (layer kernel)', hidden, 8 * n, 'loom relu-layer', null, 'plain relu'],
+    ['relu forward (Tensor op)', hidden, 8 * n, 'loom relu-tensor', null, 'plain relu'],
+    // z += bias; y = relu(z): reads z and bias, writes z and y.
+    ['dense epilogue: bias + relu', `${hidden} + ${c}`, (3 * n + c) * 4, 'loom bias-relu', 'wasm bias-relu', null],
+    // dz = relu′(z)·dy; db = Σ rows of dz: reads z and dy, writes dz and db.
+    ['dense backward: relu grad + bias grad', `${hidden}`, (3 * n + c) * 4, 'loom relu-grad-bias', 'wasm relu-grad-bias', null],
+    ['softmax rows', `${sr}×${sc}`, 8 * sr * sc, 'loom softmax', null, 'plain softmax'],
     // Adam reads param, grad, m, v and writes param, m, v: 7 floats per parameter.
-    { kernel: 'adam update', shape: `${p.toLocaleString('en-US')} params`, bytes: 28 * p, loom: 0, plain: 0 },
-    { kernel: 'copy (TypedArray.set, memory roof)', shape: `${p.toLocaleString('en-US')} floats`, bytes: 8 * p, loom: 0, plain: null },
+    ['adam update', `${p.toLocaleString('en-US')} params`, 28 * p, 'loom adam', 'wasm adam', 'plain adam'],
+    ['copy (TypedArray.set, memory roof)', `${p.toLocaleString('en-US')} floats`, 8 * p, 'copy', null, null],
   ];
-  const names: [string, string | null][] = [
-    ['loom add-bias', 'plain add-bias'], ['loom relu-layer', 'plain relu'], ['loom relu-tensor', 'plain relu'],
-    ['loom softmax', 'plain softmax'], ['loom adam', 'plain adam'], ['copy', null],
-  ];
-  rows.forEach((row, i) => {
-    const [loomName, plainName] = names[i]!;
-    row.loom = gbps(loomName, row.bytes)!;
-    row.plain = plainName ? gbps(plainName, row.bytes) : null;
-  });
+  const rows: ElementwiseRow[] = specs.map(([kernel, shape, bytes, loomName, wasmName, plainName]) => ({
+    kernel, shape, bytes,
+    loom: gbps(loomName, bytes)!,
+    wasm: wasmName ? gbps(wasmName, bytes) : null,
+    plain: plainName ? gbps(plainName, bytes) : null,
+  }));
   return { rows, raw };
 }
 
@@ -436,9 +491,12 @@ export async function runKernels(config: KernelsConfig): Promise<SuiteResult> {
   for (const r of ew.rows) {
     records.push({
       kernel: r.kernel, shape: r.shape, unit: 'GB/s', bytesPerCall: r.bytes, loom: r.loom,
-      loomWasmRelaxed: null, loomWasmSimd128: null, loomWasm: null, openblas: null, plainLoop: r.plain, tfjsCpu: null, tfjsWasm: null,
+      loomWasmRelaxed: null, loomWasmSimd128: null, loomWasm: r.wasm, wasmOverJs: ratio(r.wasm, r.loom),
+      openblas: null, plainLoop: r.plain, tfjsCpu: null, tfjsWasm: null,
     });
-    table.rows.push([r.kernel, r.shape, 'GB/s', fmt(r.loom), '–', '–', '–', '–', '–', '–', fmt(r.plain), '–', '–', fmtRatio(ratio(r.loom, r.plain)), '–', '–']);
+    // The wasm figure sits in the column of the build the engines pick.
+    const wasmCells = mm.wasm.measured.includes('relaxed') ? [fmt(r.wasm), '–'] : ['–', fmt(r.wasm)];
+    table.rows.push([r.kernel, r.shape, 'GB/s', fmt(r.loom), ...wasmCells, '–', fmtRatio(ratio(r.wasm, r.loom)), '–', '–', fmt(r.plain), '–', '–', fmtRatio(ratio(r.loom, r.plain)), '–', '–']);
   }
   const ratios: Record<string, number | null> = {};
   for (const r of mm.rows) {
@@ -454,7 +512,10 @@ export async function runKernels(config: KernelsConfig): Promise<SuiteResult> {
       ratios[`matmul ${r.op} ${size} wasm/OpenBLAS`] = ratio(wasmOf(r), r.openblas);
     }
   }
-  for (const r of ew.rows) if (r.plain !== null) ratios[`${r.kernel} Loom/plain`] = ratio(r.loom, r.plain);
+  for (const r of ew.rows) {
+    if (r.plain !== null) ratios[`${r.kernel} Loom/plain`] = ratio(r.loom, r.plain);
+    if (r.wasm !== null) ratios[`${r.kernel} wasm/JS`] = ratio(r.wasm, r.loom);
+  }
 
   const notes: string[] = [];
   const nnRows = mm.rows.filter((x) => x.op === 'NN');
@@ -518,7 +579,7 @@ export async function runKernels(config: KernelsConfig): Promise<SuiteResult> {
     suite: 'kernels',
     title: 'Kernels: matmul GFLOP/s and elementwise GB/s',
     description:
-      'benchmark.js on the main thread (one core). Matrix products C[M×N] = op(A)·op(B) at the MLP\'s shapes for the four transpose combinations, in GFLOP/s (2·M·K·N per call): Loom\'s JS kernel, and its WebAssembly SIMD kernel (relaxed-SIMD FMA build and plain SIMD128 build, on operands in the shared wasm memory), against numpy\'s OpenBLAS on one thread, the textbook i-j-k triple loop and tfjs\'s `matMul` (cpu and wasm backends, NN) measured in the same run. Issue 9\'s targets: wasm ≥ 4× JS and ≥ 25% of OpenBLAS at every shape and transpose. Elementwise kernels in GB/s (bytes read + written per call) against the same operation written as one plain loop; the copy row is the memory roof.',
+      'benchmark.js on the main thread (one core). Matrix products C[M×N] = op(A)·op(B) at the MLP\'s shapes for the four transpose combinations, in GFLOP/s (2·M·K·N per call): Loom\'s JS kernel, and its WebAssembly SIMD kernel (relaxed-SIMD FMA build and plain SIMD128 build, on operands in the shared wasm memory), against numpy\'s OpenBLAS on one thread, the textbook i-j-k triple loop and tfjs\'s `matMul` (cpu and wasm backends, NN) measured in the same run. Issue 9\'s targets: wasm ≥ 4× JS and ≥ 25% of OpenBLAS at every shape and transpose. Elementwise kernels in GB/s (bytes the operation must read + write per call): Loom\'s JS kernels against the same operation written as one plain loop, and the wasm kernels a training step uses (a dense layer\'s bias + relu epilogue and its backward, Adam) on operands in the wasm memory; the copy row is the memory roof.',
     config: {
       wasmBuildsMeasured: mm.wasm.measured,
       openblasReference: mm.blas && { available: mm.blas.available, reason: mm.blas.reason, numpy: mm.blas.numpy, blas: mm.blas.blas, blasThreads: mm.blas.blasThreads },
