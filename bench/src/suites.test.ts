@@ -125,7 +125,7 @@ describe('batch-size', () => {
 
 describe('scaling', () => {
   it('gives samples per second and the speedup over one worker', async () => {
-    const r = await runScaling({ ...scalingConfig(true), batchSizes: [50], workers: [1, 2], hidden: [8], trainLimit: 200, timedSamples: 50, minSteps: 1, warmupSteps: 1, repeats: 1 });
+    const r = await runScaling({ ...scalingConfig(true), batchSizes: [50], workers: [1, 2], hidden: [8], trainLimit: 200, timedSamples: 50, minSteps: 1, warmupSamples: 50, repeats: 1 });
     const json = await checkResult(r, 'scaling', ['batchSize', 'workers', 'samplesPerSec', 'msPerStep', 'speedup', 'efficiency']);
     const records = json.records as Record<string, unknown>[];
     expect(records.map((x) => x.workers)).toEqual([1, 2]);

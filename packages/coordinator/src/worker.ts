@@ -1,9 +1,10 @@
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
+import os from 'node:os';
 import { adoptWasmView, attachWasmBackend, heapAllocator, wasmAllocator, type Allocator } from '@loom/tensor';
 import { reduceChunk, partBounds } from './all-reduce.js';
-import { AbortedError, Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './control.js';
+import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './control.js';
 import type { FaultInjection } from './engine.js';
 import { Replica, type ReplicaSpec } from './replica.js';
 import type { SharedBuffers } from './shared.js';
@@ -67,6 +68,8 @@ export default function serve({ port }: ServeTask): Promise<void> {
         const p = model.countParams();
         const [from, to] = partBounds(p, workers, index);
         const width = r.statsWidth;
+        // Spinning only pays when no thread it would take a core from is waiting to run.
+        const spinMs = workers <= os.availableParallelism() ? BARRIER_SPIN_MS : 0;
         for (;;) {
           while (Atomics.load(ctrl, Ctrl.SEQ) === lastSeq) Atomics.wait(ctrl, Ctrl.SEQ, lastSeq, WAIT_SLICE_MS);
           if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) return;
@@ -86,7 +89,7 @@ export default function serve({ port }: ServeTask): Promise<void> {
               for (let i = 0; i < width; i++) b.stats[index * width + i] = 0;
             }
             // Every gradient row must be complete before anyone sums a chunk.
-            barrier(ctrl, workers);
+            barrier(ctrl, workers, spinMs);
             Atomics.add(ctrl, Ctrl.UPDATING, 1);
             reduceChunk(b.grads, p, active, from, to);
             opt.updateRange(b.params, b.grads, slots, from, to, t);
