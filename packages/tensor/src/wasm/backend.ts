@@ -200,9 +200,10 @@ export function wasmGemm(
   m: number, n: number, k: number, a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, c: Float32Array, accumulate: boolean,
 ): void {
   const w = active!.kernels;
-  // A(i, p) and B(p, j) as byte strides (row, column) of how each is stored.
-  const [rsA, csA] = transA ? [4, m * 4] : [k * 4, 4];
-  const [rsB, csB] = transB ? [4, k * 4] : [n * 4, 4];
+  // A(i, p) and B(p, j) as byte strides (row, column) of how each is stored. (Plain
+  // conditionals, not destructured pairs: a step must not allocate.)
+  const rsA = transA ? 4 : k * 4, csA = transA ? m * 4 : 4;
+  const rsB = transB ? 4 : n * 4, csB = transB ? k * 4 : 4;
   const kcMax = Math.min(KC, k);
   const packA = scratchFloat32(Math.ceil(m / 4) * 4 * kcMax, 0).byteOffset;
   const packB = scratchFloat32(8 * kcMax + 32, 1).byteOffset;
