@@ -33,9 +33,11 @@ export function peersConfig(quick: boolean): PeersConfig {
     hidden: MNIST_HIDDEN,
     batchSize: 100,
     epochSamples: 60_000,
-    trainLimit: quick ? 1_000 : 4_000,
+    trainLimit: quick ? 1_000 : 60_000,
     loomWorkers: [...new Set([cores, 1])],
-    loomSteps: quick ? 6 : 30,
+    // A whole epoch (all but the warm-up steps) rather than a sample of steps: fresh worker
+    // threads run their first ~50 steps slower while V8 optimises them, and an epoch pays that.
+    loomSteps: quick ? 6 : 598,
     loomWarmupSteps: 2,
     tfjsBackends: ['wasm', 'cpu'],
     tfjsSteps: quick ? { wasm: 5, cpu: 3 } : { wasm: 20, cpu: 20 },
