@@ -1,9 +1,11 @@
 import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
 import { allocFloat32 } from '@loom/tensor';
+import { identifierOf, type Identified } from './identifiers.js';
 import { Layer, type LayerConfig, type StepInfo } from './layer.js';
 
 export interface ActivationConfig extends LayerConfig {
-  activation: string;
+  /** A name (`'relu'`) or its typed form (`activations.relu`). */
+  activation: string | Identified;
   alpha?: number;
   inputShape?: number[];
 }
@@ -21,7 +23,7 @@ export class Activation extends Layer {
 
   constructor(config: ActivationConfig) {
     super(config);
-    this.activation = config?.activation;
+    this.activation = identifierOf(config?.activation, `activation of ${this.name}`);
     this.act = getActivationKernel(this.activation);
     this.alpha = config.alpha ?? this.act.defaultAlpha;
     if (config.inputShape) this.declaredInputShape = [...config.inputShape];

@@ -1,15 +1,18 @@
 import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
 import { allocFloat32, gemm, wasmActivationGradBias, wasmBiasActivation } from '@loom/tensor';
+import { identifierOf, type Identified } from './identifiers.js';
 import { checkInitializer } from './initializers.js';
 import { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
 export interface DenseConfig extends LayerConfig {
   units: number;
-  activation?: string;
+  /** A name (`'relu'`) or its typed form (`activations.relu`). */
+  activation?: string | Identified;
   alpha?: number;
   useBias?: boolean;
-  kernelInitializer?: string;
-  biasInitializer?: string;
+  /** A name (`'he_normal'`) or its typed form (`new HeNormal()`). */
+  kernelInitializer?: string | Identified;
+  biasInitializer?: string | Identified;
   inputShape?: number[];
 }
 
@@ -40,12 +43,12 @@ export class Dense extends Layer {
     super(config);
     if (config === null || typeof config !== 'object') throw new TypeError('dense: config must be an object with units');
     this.units = positiveInt(config.units, `dense ${this.name}: units`);
-    this.activation = config.activation ?? 'linear';
+    this.activation = identifierOf(config.activation ?? 'linear', `activation of ${this.name}`);
     this.act = getActivationKernel(this.activation);
     this.alpha = config.alpha ?? this.act.defaultAlpha;
     this.useBias = config.useBias ?? true;
-    this.kernelInitializer = config.kernelInitializer ?? 'glorot_uniform';
-    this.biasInitializer = config.biasInitializer ?? 'zeros';
+    this.kernelInitializer = identifierOf(config.kernelInitializer ?? 'glorot_uniform', `kernelInitializer of ${this.name}`);
+    this.biasInitializer = identifierOf(config.biasInitializer ?? 'zeros', `biasInitializer of ${this.name}`);
     checkInitializer(this.kernelInitializer, `kernelInitializer of ${this.name}`);
     checkInitializer(this.biasInitializer, `biasInitializer of ${this.name}`);
     if (config.inputShape) this.declaredInputShape = [...config.inputShape];

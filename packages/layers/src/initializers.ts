@@ -71,3 +71,18 @@ export function checkInitializer(name: string, argName: string): void {
     throw new Error(`Unknown ${argName} '${name}'. Known: ${initializerNames.join(', ')}`);
   }
 }
+
+/** The typed form of an initializer (Keras's `keras.initializers.HeNormal()`); layers take it wherever they take the name. */
+export abstract class InitializerSpec {
+  abstract readonly name: string;
+}
+export class Zeros extends InitializerSpec { readonly name = 'zeros'; }
+export class Ones extends InitializerSpec { readonly name = 'ones'; }
+export class GlorotUniform extends InitializerSpec { readonly name = 'glorot_uniform'; }
+export class GlorotNormal extends InitializerSpec { readonly name = 'glorot_normal'; }
+export class HeUniform extends InitializerSpec { readonly name = 'he_uniform'; }
+export class HeNormal extends InitializerSpec { readonly name = 'he_normal'; }
+export class LecunUniform extends InitializerSpec { readonly name = 'lecun_uniform'; }
+export class LecunNormal extends InitializerSpec { readonly name = 'lecun_normal'; }
+export class RandomNormal extends InitializerSpec { readonly name = 'random_normal'; }
+export class RandomUniform extends InitializerSpec { readonly name = 'random_uniform'; }

@@ -156,3 +156,16 @@ export function getLoss(name: string): LossKernel {
   if (!l) throw new Error(`Unknown loss '${String(name)}'. Known: ${lossNames.join(', ')}`);
   return l;
 }
+
+/**
+ * The typed form of a loss (Keras's `keras.losses.CategoricalCrossentropy()`): `compile` and
+ * `metrics` take one wherever they take the loss's name.
+ */
+export abstract class Loss {
+  abstract readonly name: string;
+}
+export class CategoricalCrossentropy extends Loss { readonly name = 'categorical_crossentropy'; }
+export class SparseCategoricalCrossentropy extends Loss { readonly name = 'sparse_categorical_crossentropy'; }
+export class BinaryCrossentropy extends Loss { readonly name = 'binary_crossentropy'; }
+export class MeanSquaredError extends Loss { readonly name = 'mean_squared_error'; }
+export class MeanAbsoluteError extends Loss { readonly name = 'mean_absolute_error'; }

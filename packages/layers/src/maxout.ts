@@ -1,13 +1,14 @@
 import { maxPiecesBackwardKernel, maxPiecesKernel } from '@loom/autodiff';
 import { allocFloat32, gemm } from '@loom/tensor';
+import { identifierOf, type Identified } from './identifiers.js';
 import { checkInitializer } from './initializers.js';
 import { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
 export interface MaxoutConfig extends LayerConfig {
   units: number;
   pieces: number;
-  kernelInitializer?: string;
-  biasInitializer?: string;
+  kernelInitializer?: string | Identified;
+  biasInitializer?: string | Identified;
   inputShape?: number[];
 }
 
@@ -36,8 +37,8 @@ export class Maxout extends Layer {
     super(config);
     this.units = positiveInt(config?.units, `maxout ${this.name}: units`);
     this.pieces = positiveInt(config.pieces, `maxout ${this.name}: pieces`);
-    this.kernelInitializer = config.kernelInitializer ?? 'glorot_uniform';
-    this.biasInitializer = config.biasInitializer ?? 'zeros';
+    this.kernelInitializer = identifierOf(config.kernelInitializer ?? 'glorot_uniform', `kernelInitializer of ${this.name}`);
+    this.biasInitializer = identifierOf(config.biasInitializer ?? 'zeros', `biasInitializer of ${this.name}`);
     checkInitializer(this.kernelInitializer, `kernelInitializer of ${this.name}`);
     checkInitializer(this.biasInitializer, `biasInitializer of ${this.name}`);
     if (config.inputShape) this.declaredInputShape = [...config.inputShape];

@@ -59,3 +59,12 @@ export function getMetric(name: string, loss: LossKernel, outputWidth = 2): Metr
   if (typeof name === 'string' && lossNames.includes(name)) return lossMetric(getLoss(name), name);
   throw new Error(`Unknown metric '${String(name)}'. Known: ${metricNames.join(', ')}`);
 }
+
+/**
+ * The typed form of the `'accuracy'` metric. Like the string (and unlike Keras's class of the same
+ * name, which compares values for equality) it picks categorical, sparse or binary accuracy from
+ * the loss and the output width.
+ */
+export class Accuracy {
+  readonly name = 'accuracy';
+}

@@ -4,7 +4,12 @@ export { Callback, CallbackList, History, LambdaCallback, EarlyStopping, type Lo
 export { ProgressBar } from './progress.js';
 export { loadModel, ModelCheckpoint, inspectCheckpoint, latestCheckpoint, toCheckpointRecord, fromCheckpointRecord, saveModelSync, CheckpointError, type ModelCheckpointOptions } from './checkpointing.js';
 export type { InputData } from './inputs.js';
-export { layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, activationNames, lossNames, metricNames, initializerNames, registerLayer } from '@loom/layers';
+export {
+  layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, activationNames, lossNames, metricNames, initializerNames, registerLayer,
+  activations, Loss, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError,
+  Accuracy, InitializerSpec, Zeros, Ones, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, RandomNormal,
+  RandomUniform, type Identified,
+} from '@loom/layers';
 export { SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, Optimizer, getOptimizer, optimizerNames } from '@loom/optimizers';
 export { Tensor, tensor, zeros, ones, fill, setSeed, randomNormal, randomUniform, matmul } from '@loom/tensor';
 export { grad, valueAndGrad } from '@loom/autodiff';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tensor, type Tensor } from '@loom/tensor';
-import { layers } from '@loom/layers';
+import { setSeed, tensor, type Tensor } from '@loom/tensor';
+import { Accuracy, CategoricalCrossentropy, GlorotUniform, HeNormal, MeanSquaredError, Zeros, activations, layers } from '@loom/layers';
 import { Adam } from '@loom/optimizers';
 import { Callback, EarlyStopping, type Logs } from './callbacks.js';
 import { Sequential } from './model.js';
@@ -179,6 +179,44 @@ describe('the model API', () => {
     expect(lines[0]).toMatch(/Total params: 8/);
     const [mse] = await model.evaluate([[1, 2, 3]], [[4, 6]]);
     expect(mse).toBe(0);
+  });
+});
+
+describe('typed object forms of the string identifiers', () => {
+  it('build, train and save the same model as the names', async () => {
+    const build = (typed: boolean) => {
+      setSeed(11);
+      const model = new Sequential([
+        layers.dense({
+          units: 16, inputShape: [784], activation: typed ? activations.relu! : 'relu',
+          kernelInitializer: typed ? new HeNormal() : 'he_normal', biasInitializer: typed ? new Zeros() : 'zeros',
+        }),
+        layers.dense({ units: 10, activation: typed ? activations.softmax! : 'softmax', kernelInitializer: typed ? new GlorotUniform() : 'glorot_uniform' }),
+      ]);
+      model.compile(typed
+        ? { loss: new CategoricalCrossentropy(), optimizer: new Adam(), metrics: [new Accuracy(), new MeanSquaredError()] }
+        : { loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy', 'mean_squared_error'] });
+      model.build(); // the weights now, from the seed just set
+      return model;
+    };
+    const [named, typed] = [build(false), build(true)];
+    const fit = (m: Sequential) => m.fit(data.x, data.y, { batchSize: 100, epochs: 1, workers: 1, seed: 2, verbose: 0 });
+    const [h1, h2] = [await fit(named), await fit(typed)];
+    expect(h2.history).toEqual(h1.history);
+    expect(Object.keys(h2.history)).toEqual(['loss', 'accuracy', 'mean_squared_error']);
+    named.getWeights().forEach((w, i) => expect(Array.from(typed.getWeights()[i]!.data)).toEqual(Array.from(w.data)));
+    // Inside (and so in checkpoints) the model keeps the identifiers.
+    expect(typed.loss).toBe('categorical_crossentropy');
+    expect(typed.metricNames).toEqual(['accuracy', 'mean_squared_error']);
+    expect((typed.layers[0] as unknown as { getConfig(): object }).getConfig()).toMatchObject({ activation: 'relu', kernelInitializer: 'he_normal' });
+  });
+
+  it('anything else is refused with the argument named', () => {
+    const model = mlp({ hidden: [4] });
+    expect(() => model.compile({ loss: 42 as never })).toThrow(/compile: loss must be a name or an object with a name.*got number/);
+    expect(() => model.compile({ loss: 'mse', metrics: [null as never] })).toThrow(/compile: metrics\[0\] must be a name or an object with a name.*got null/);
+    expect(() => model.compile({ loss: { name: 'hinge' } })).toThrow(/Unknown loss 'hinge'. Known: categorical_crossentropy/);
+    expect(() => layers.dense({ units: 2, activation: 7 as never })).toThrow(/activation of .* must be a name or an object with a name/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Dataset, gatherRows } from '@loom/data';
 import { createEngine, defaultWorkers, checkWorkers, type Engine, type FaultInjection } from '@loom/coordinator';
-import { Sequential as Graph, getLoss, getMetric, type Layer } from '@loom/layers';
+import { Sequential as Graph, getLoss, getMetric, identifierOf, type Identified, type Layer } from '@loom/layers';
 import { getOptimizer, type Optimizer } from '@loom/optimizers';
 import { Tensor, getGlobalRandom } from '@loom/tensor';
 import { Callback, CallbackList, History, LambdaCallback, type CallbackHooks, type Logs } from './callbacks.js';
@@ -8,9 +8,11 @@ import { assertFinite, checkFeatures, checkLabels, nonNegativeInteger, positiveI
 import { ProgressBar } from './progress.js';
 
 export interface CompileOptions {
-  loss: string;
+  /** A name (`'categorical_crossentropy'`) or its typed form (`new CategoricalCrossentropy()`). */
+  loss: string | Identified;
   optimizer?: string | Optimizer | { name: string; config?: Record<string, unknown> };
-  metrics?: string[];
+  /** Names (`'accuracy'`, a loss name) or their typed forms (`new Accuracy()`, a loss object). */
+  metrics?: (string | Identified)[];
 }
 
 export interface FitOptions {
@@ -81,13 +83,16 @@ export class Sequential extends Graph {
   /** Chooses the loss, optimizer and metrics; unknown names get an error listing the known ones. */
   compile(options: CompileOptions): void {
     if (!options || typeof options !== 'object') throw new TypeError('compile: options must be an object like { loss, optimizer, metrics }');
-    const loss = getLoss(options.loss);
-    const metrics = options.metrics ?? [];
-    if (!Array.isArray(metrics)) throw new TypeError(`compile: metrics must be an array of names, got ${typeof metrics}`);
+    // A missing loss falls through to getLoss, whose error lists the known names.
+    const lossName = options.loss === undefined ? (undefined as unknown as string) : identifierOf(options.loss, 'compile: loss');
+    const loss = getLoss(lossName);
+    const given = options.metrics ?? [];
+    if (!Array.isArray(given)) throw new TypeError(`compile: metrics must be an array of names, got ${typeof given}`);
+    const metrics = given.map((m, i) => identifierOf(m, `compile: metrics[${i}]`));
     for (const m of metrics) getMetric(m, loss);
     this.optimizer = getOptimizer(options.optimizer ?? 'rmsprop');
-    this.loss = options.loss;
-    this.metricNames = [...metrics];
+    this.loss = lossName;
+    this.metricNames = metrics;
   }
 
   private requireCompiled(what: string): { loss: string; optimizer: Optimizer } {
