@@ -1,5 +1,5 @@
 /**
- * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers|soak|heap …]
+ * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers|tutorial|soak|heap …]
  * [--quick] [--out DIR] [--md FILE|--no-md] [--batch-sizes 1,10,100] [--workers 1,2]`.
  */
 import { dirname, resolve } from 'node:path';
@@ -11,6 +11,7 @@ import { peersConfig, runPeers } from './peers.js';
 import { SUITE_NAMES, printResult, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
 import { runScaling, scalingConfig } from './scaling.js';
 import { runSoak, soakConfig } from './soak.js';
+import { runTutorial, tutorialConfig } from './tutorial.js';
 
 export interface BenchOptions {
   suites: SuiteName[];
@@ -102,6 +103,8 @@ export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 
     }
     case 'peers':
       return runPeers({ ...peersConfig(o.quick), log });
+    case 'tutorial':
+      return runTutorial({ ...tutorialConfig(o.quick), log });
     case 'soak':
       return runSoak({ ...soakConfig(o.quick), log });
     case 'heap':

@@ -10,6 +10,7 @@ import { peersConfig, runPeers } from './peers.js';
 import { writeResult, type SuiteResult } from './report.js';
 import { runScaling, scalingConfig } from './scaling.js';
 import { runSoak, soakConfig } from './soak.js';
+import { runTutorial, tutorialConfig } from './tutorial.js';
 
 /**
  * Each suite on a tiny configuration (a few hundred MNIST images, a one-hidden-layer model, a
@@ -148,6 +149,20 @@ describe('peers', () => {
     expect(records[0]!.timeRatioVsLoom).toBe(1);
     for (const rec of records) positive(rec, 'secondsPerEpoch');
     expect(Object.keys(json.ratios as object)).toEqual(['tfjs-wasm time / Loom 1 worker time', 'tfjs-cpu time / Loom 1 worker time']);
+  });
+});
+
+describe('tutorial', () => {
+  it('trains once per seed in Loom and tfjs-wasm and summarises the accuracy', async () => {
+    const r = await runTutorial({ ...tutorialConfig(true), hidden: [32], samples: 1000, testLimit: 200, epochs: 3, seeds: [1, 2], tfjsSeeds: [1], workers: 1 });
+    const json = await checkResult(r, 'tutorial', ['framework', 'seed', 'accuracy', 'seconds']);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.map((x) => [x.framework, x.seed])).toEqual([['Loom', 1], ['Loom', 2], ['TensorFlow.js wasm', 1]]);
+    for (const rec of records) {
+      expect(rec.accuracy as number).toBeGreaterThan(0.3); // 30 steps on 1,000 images: far better than chance (0.1)
+      expect(rec.accuracy as number).toBeLessThanOrEqual(1);
+    }
+    expect(Object.keys(json.ratios as object)).toEqual(['Loom mean accuracy', 'TensorFlow.js wasm mean accuracy']);
   });
 });
 

@@ -41,11 +41,15 @@ export async function loadTf(backend: TfBackend): Promise<Tf> {
   return tf;
 }
 
-/** The tutorial MLP in tfjs: dense layers with relu, softmax output, Adam at Keras's defaults. */
-export function buildTfMlp(tf: Tf, hidden: readonly number[], inputSize: number, classes: number): TF.Sequential {
+/**
+ * The tutorial MLP in tfjs: dense layers with relu, softmax output, Adam at Keras's defaults.
+ * With `seed`, each layer's Glorot-uniform kernel is seeded (seed, seed + 1, …).
+ */
+export function buildTfMlp(tf: Tf, hidden: readonly number[], inputSize: number, classes: number, seed?: number): TF.Sequential {
   const model = tf.sequential();
-  hidden.forEach((units, i) => model.add(tf.layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [inputSize] } : {}) })));
-  model.add(tf.layers.dense({ units: classes, activation: 'softmax', ...(hidden.length === 0 ? { inputShape: [inputSize] } : {}) }));
+  const init = (i: number) => (seed === undefined ? {} : { kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }) });
+  hidden.forEach((units, i) => model.add(tf.layers.dense({ units, activation: 'relu', ...init(i), ...(i === 0 ? { inputShape: [inputSize] } : {}) })));
+  model.add(tf.layers.dense({ units: classes, activation: 'softmax', ...init(hidden.length), ...(hidden.length === 0 ? { inputShape: [inputSize] } : {}) }));
   model.compile({ optimizer: tf.train.adam(0.001, 0.9, 0.999, 1e-7), loss: 'categoricalCrossentropy' });
   return model;
 }
@@ -84,4 +88,35 @@ export async function timeTfjsSteps(
     model.dispose();
   }
   return { ...stepTiming(ends, o.batchSize, 1, o.warmupSteps, 0), backend };
+}
+
+/**
+ * Trains the tutorial MLP with tfjs's own `fit` (shuffling every epoch, as Keras does; its
+ * shuffle draws from Math.random, so only the initial weights follow `seed`) and returns the
+ * test accuracy.
+ */
+export async function trainTfjsEpochs(
+  backend: TfBackend, data: MlpData, o: { hidden: readonly number[]; batchSize: number; epochs: number; samples: number; seed: number },
+): Promise<{ accuracy: number; seconds: number }> {
+  const tf = await loadTf(backend);
+  const features = data.x.shape[1]!, classes = data.y.shape[1]!;
+  const tensors = [
+    tf.tensor2d(takeRows(data.x, o.samples).data, [o.samples, features]), tf.tensor2d(takeRows(data.y, o.samples).data, [o.samples, classes]),
+    tf.tensor2d(data.testX.data, [data.testX.shape[0]!, features]), tf.tensor2d(data.testY.data, [data.testY.shape[0]!, classes]),
+  ] as const;
+  const model = buildTfMlp(tf, o.hidden, features, classes, o.seed);
+  model.compile({ optimizer: tf.train.adam(0.001, 0.9, 0.999, 1e-7), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  try {
+    const t0 = performance.now();
+    await model.fit(tensors[0], tensors[1], { batchSize: o.batchSize, epochs: o.epochs, shuffle: true, verbose: 0 });
+    const seconds = (performance.now() - t0) / 1000;
+    const acc = (model.evaluate(tensors[2], tensors[3], { batchSize: 1000 }) as TF.Scalar[])[1]!;
+    const accuracy = (await acc.data())[0]!;
+    acc.dispose();
+    return { accuracy, seconds };
+  } finally {
+    model.optimizer.dispose();
+    model.dispose();
+    tensors.forEach((t) => t.dispose());
+  }
 }
