@@ -45,6 +45,9 @@ export function tutorialConfig(quick: boolean): TutorialConfig {
   };
 }
 
+/** Two decimals: the differences that matter here are tenths of a percent. */
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
 interface Run {
   framework: string;
   seed: number;
@@ -60,12 +63,12 @@ export async function runTutorial(config: TutorialConfig): Promise<SuiteResult> 
   const runs: Run[] = [];
   for (const seed of config.seeds) {
     const r = await trainEpochs(data, { hidden: config.hidden, batchSize: config.batchSize, workers: config.workers, epochs: config.epochs, samples: config.samples, seed });
-    log(`tutorial: Loom, seed ${seed}: ${fmtPercent(r.accuracy)} (${fmt(r.seconds)} s)`);
+    log(`tutorial: Loom, seed ${seed}: ${pct(r.accuracy)} (${fmt(r.seconds)} s)`);
     runs.push({ framework: 'Loom', seed, accuracy: r.accuracy, seconds: r.seconds });
   }
   for (const seed of config.tfjsSeeds) {
     const r = await trainTfjsEpochs('wasm', data, { hidden: config.hidden, batchSize: config.batchSize, epochs: config.epochs, samples: config.samples, seed });
-    log(`tutorial: tfjs-wasm, seed ${seed}: ${fmtPercent(r.accuracy)} (${fmt(r.seconds)} s)`);
+    log(`tutorial: tfjs-wasm, seed ${seed}: ${pct(r.accuracy)} (${fmt(r.seconds)} s)`);
     runs.push({ framework: 'TensorFlow.js wasm', seed, accuracy: r.accuracy, seconds: r.seconds });
   }
 
@@ -74,7 +77,7 @@ export async function runTutorial(config: TutorialConfig): Promise<SuiteResult> 
   const ratios: Record<string, number | null> = {};
   const table: Table = {
     columns: ['framework', 'seed', 'test accuracy', `≥ ${fmtPercent(config.target)}`, 'training s'],
-    rows: runs.map((r) => [r.framework, String(r.seed), fmtPercent(r.accuracy), r.accuracy >= config.target ? 'yes' : 'no', fmt(r.seconds)]),
+    rows: runs.map((r) => [r.framework, String(r.seed), pct(r.accuracy), r.accuracy >= config.target ? 'yes' : 'no', fmt(r.seconds)]),
   };
   const notes: string[] = [];
   for (const f of frameworks) {
@@ -82,7 +85,7 @@ export async function runTutorial(config: TutorialConfig): Promise<SuiteResult> 
     const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
     const hits = accs.filter((a) => a >= config.target).length;
     ratios[`${f} mean accuracy`] = mean;
-    notes.push(`${f}: mean ${fmtPercent(mean)}, ${fmtPercent(Math.min(...accs))}–${fmtPercent(Math.max(...accs))} over ${accs.length} seed(s); ${hits} of ${accs.length} at or above ${fmtPercent(config.target)}.`);
+    notes.push(`${f}: mean ${pct(mean)}, ${pct(Math.min(...accs))}–${pct(Math.max(...accs))} over ${accs.length} seed(s); ${hits} of ${accs.length} at or above ${fmtPercent(config.target)}.`);
   }
   notes.push(`${config.epochs} epoch(s) on the first ${config.samples.toLocaleString('en-US')} MNIST training images, accuracy on ${config.testLimit.toLocaleString('en-US')} test images; Loom with ${config.workers} worker(s), seeded weights and shuffling; tfjs-wasm seeds its kernels only (its fit shuffles with Math.random).`);
   notes.push(`Issue 4's bar: ≥ ${fmtPercent(config.target)} after 2 epochs on the full training set; printed, not asserted.`);
