@@ -354,7 +354,7 @@ function elementwiseRows(config: KernelsConfig): { rows: ElementwiseRow[]; raw: 
   const adam = new Adam();
   const m1 = new Float32Array(p), v1 = new Float32Array(p);
   let t = 0;
-  const reluKernel = activationKernels['relu']!;
+  const reluKernel = activationKernels.relu;
   const dy = randomArray(n, 8), dz = new Float32Array(n), db = new Float32Array(c);
 
   const cases: [string, () => void][] = [

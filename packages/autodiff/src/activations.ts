@@ -116,8 +116,11 @@ const softmax: ActivationKernel = {
   },
 };
 
-/** Every activation by its Keras string identifier. */
-export const activationKernels: Readonly<Record<string, ActivationKernel>> = Object.freeze({
+/**
+ * Every activation by its Keras string identifier. Keyed explicitly (not a string record) so
+ * `activationKernels.relu`, the typed form layers accept, is never undefined to TypeScript.
+ */
+export const activationKernels = Object.freeze({
   linear,
   sigmoid,
   tanh,
@@ -131,7 +134,8 @@ export const activationNames: readonly string[] = Object.freeze(Object.keys(acti
 
 /** Looks up an activation kernel; unknown names get an error listing the known ones. */
 export function getActivationKernel(name: string, argName = 'activation'): ActivationKernel {
-  const k = Object.prototype.hasOwnProperty.call(activationKernels, name) ? activationKernels[name] : undefined;
+  const table: Readonly<Record<string, ActivationKernel>> = activationKernels;
+  const k = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
   if (!k) {
     throw new Error(`Unknown ${argName} '${name}'. Known: ${activationNames.join(', ')}`);
   }

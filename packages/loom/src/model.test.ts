@@ -188,10 +188,10 @@ describe('typed object forms of the string identifiers', () => {
       setSeed(11);
       const model = new Sequential([
         layers.dense({
-          units: 16, inputShape: [784], activation: typed ? activations.relu! : 'relu',
+          units: 16, inputShape: [784], activation: typed ? activations.relu : 'relu',
           kernelInitializer: typed ? new HeNormal() : 'he_normal', biasInitializer: typed ? new Zeros() : 'zeros',
         }),
-        layers.dense({ units: 10, activation: typed ? activations.softmax! : 'softmax', kernelInitializer: typed ? new GlorotUniform() : 'glorot_uniform' }),
+        layers.dense({ units: 10, activation: typed ? activations.softmax : 'softmax', kernelInitializer: typed ? new GlorotUniform() : 'glorot_uniform' }),
       ]);
       model.compile(typed
         ? { loss: new CategoricalCrossentropy(), optimizer: new Adam(), metrics: [new Accuracy(), new MeanSquaredError()] }
