@@ -31,6 +31,15 @@ describe('renderLineChart', () => {
     expect(none).not.toMatch(/NaN|Infinity/);
   });
 
+  it('starts a linear y axis at 0 unless told not to', () => {
+    const spec = { title: 't', xLabel: 'seed', yLabel: '%', series: [{ name: 'acc', points: [[1, 97.4], [2, 96.9], [3, 97.7]] as [number, number][] }] };
+    const tickTexts = (svg: string) => [...svg.matchAll(/>(\d+(?:\.\d+)?)<\/text>/g)].map((m) => Number(m[1]));
+    expect(tickTexts(renderLineChart(spec))).toContain(0);
+    const narrow = tickTexts(renderLineChart({ ...spec, yFromZero: false }));
+    expect(narrow).not.toContain(0);
+    expect(Math.min(...narrow.filter((v) => v > 50))).toBeGreaterThanOrEqual(96);
+  });
+
   it('labels ticks briefly', () => {
     expect(tickLabel(50_000)).toBe('50k');
     expect(tickLabel(2_000_000)).toBe('2M');

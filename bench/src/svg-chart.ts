@@ -19,6 +19,8 @@ export interface ChartSpec {
   yLabel: string;
   logX?: boolean;
   logY?: boolean;
+  /** A linear y axis starts at 0 unless this is false (for data in a narrow band far from 0). */
+  yFromZero?: boolean;
   series: Series[];
   width?: number;
   height?: number;
@@ -115,7 +117,7 @@ export function renderLineChart(spec: ChartSpec): string {
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
   const xAxis = axisFor(xs, logX, false);
-  const yAxis = axisFor(ys, logY, true);
+  const yAxis = axisFor(ys, logY, spec.yFromZero ?? true);
 
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - legendHeight - MARGIN.top - MARGIN.bottom;

@@ -104,6 +104,6 @@ export async function runTutorial(config: TutorialConfig): Promise<SuiteResult> 
     ratios,
     notes,
     table,
-    chart: { title: 'Test accuracy per seed', xLabel: 'seed', yLabel: 'test accuracy (%)', series: chartSeries },
+    chart: { title: 'Test accuracy per seed', xLabel: 'seed', yLabel: 'test accuracy (%)', yFromZero: false, series: chartSeries },
   });
 }
