@@ -25,7 +25,7 @@ export interface BatchSizeConfig {
   maxSteps: number;
   /**
    * Untimed warm-up samples (1 to 100 steps): fresh worker threads run their first ~50 steps
-   * slower while V8 optimises them.
+   * slower (every phase of the step; not wasm tier-up).
    */
   warmupSamples: number;
   /** Timings per configuration, interleaved across configurations; the best is kept. */

@@ -36,7 +36,8 @@ export function peersConfig(quick: boolean): PeersConfig {
     trainLimit: quick ? 1_000 : 60_000,
     loomWorkers: [...new Set([cores, 1])],
     // A whole epoch (all but the warm-up steps) rather than a sample of steps: fresh worker
-    // threads run their first ~50 steps slower while V8 optimises them, and an epoch pays that.
+    // threads run their first ~50 steps slower (every phase of the step; not wasm tier-up,
+    // --no-liftoff changes nothing), and an epoch pays that.
     loomSteps: quick ? 6 : 598,
     loomWarmupSteps: 2,
     tfjsBackends: ['wasm', 'cpu'],

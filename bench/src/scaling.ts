@@ -21,8 +21,9 @@ export interface ScalingConfig {
   minSteps: number;
   /**
    * Samples trained before timing starts (at least one step). Fresh worker threads run their
-   * first ~50 steps 10–40% slower while V8 optimises their code, and a 600-step epoch is
-   * dominated by the steady state, which is what this suite measures.
+   * first ~50 steps 10–40% slower (every phase of the step, for a reason not pinned down; not
+   * wasm tier-up: --no-liftoff changes nothing), and a 600-step epoch is dominated by the
+   * steady state, which is what this suite measures.
    */
   warmupSamples: number;
   repeats: number;
