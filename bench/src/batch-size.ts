@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
-import { MNIST_HIDDEN, loadMlpData, timeLoomSteps, trainEpochs, trainForBudget, type StepTiming, type TrainOutcome } from './mlp.js';
+import { MNIST_HIDDEN, fastest, loadMlpData, timeInterleaved, trainEpochs, trainForBudget, type StepTiming, type TimingPlan, type TrainOutcome } from './mlp.js';
 import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 
 export interface BatchSizeConfig {
@@ -75,35 +75,25 @@ export async function runBatchSize(config: BatchSizeConfig): Promise<SuiteResult
   const clock = startClock();
   const log = config.log ?? (() => {});
   const data = await loadMlpData(config.trainLimit, config.testLimit);
-  // Timings first, repeated round-robin so a burst of load from elsewhere spoils one repeat of
-  // one configuration rather than a whole configuration; the best repeat is kept.
-  const timings = new Map<string, StepTiming>();
-  const key = (batchSize: number, workers: number) => `${batchSize}/${workers}`;
-  for (let rep = 0; rep < config.repeats; rep++) {
-    for (const batchSize of config.batchSizes) {
-      for (const workers of config.workers) {
-        const steps = clamp(Math.ceil(config.timedSamples / batchSize), config.minSteps, config.maxSteps);
-        const warmupSteps = clamp(Math.ceil(config.warmupSamples / batchSize), 1, 100);
-        const timing = await timeLoomSteps(data, { hidden: config.hidden, batchSize, workers, warmupSteps, steps, seed: config.seed });
-        log(`batch-size: batch ${batchSize}, ${workers} worker(s), repeat ${rep + 1}: ${fmt(timing.msPerStep)} ms/step over ${steps} steps`);
-        const best = timings.get(key(batchSize, workers));
-        if (!best || timing.msPerStep < best.msPerStep) timings.set(key(batchSize, workers), timing);
-      }
-    }
-  }
+  // Timings first, interleaved across configurations; the best repeat of each is kept.
+  const plans: TimingPlan[] = config.batchSizes.flatMap((batchSize) => config.workers.map((workers) => ({
+    batchSize, workers,
+    steps: clamp(Math.ceil(config.timedSamples / batchSize), config.minSteps, config.maxSteps),
+    warmupSteps: clamp(Math.ceil(config.warmupSamples / batchSize), 1, 100),
+  })));
+  const runs = await timeInterleaved(data, plans, config, (t, { batchSize, workers, steps }, rep) =>
+    log(`batch-size: batch ${batchSize}, ${workers} worker(s), repeat ${rep + 1}: ${fmt(t.msPerStep)} ms/step over ${steps} steps`));
   const results: Measurement[] = [];
-  for (const batchSize of config.batchSizes) {
-    for (const workers of config.workers) {
-      const timing = timings.get(key(batchSize, workers))!;
-      const budget = config.budgetS > 0
-        ? await trainForBudget(data, { hidden: config.hidden, batchSize, workers, budgetS: config.budgetS, seed: config.seed })
-        : null;
-      const fixed = config.epochs > 0
-        ? await trainEpochs(data, { hidden: config.hidden, batchSize, workers, epochs: config.epochs, samples: config.epochSubset, seed: config.seed })
-        : null;
-      if (budget || fixed) log(`batch-size: batch ${batchSize}, ${workers} worker(s): accuracy ${fmtPercent(budget?.accuracy)} after ${config.budgetS} s, ${fmtPercent(fixed?.accuracy)} after ${config.epochs} epoch(s)`);
-      results.push({ batchSize, workers, timing, budget, fixed });
-    }
+  for (const [i, { batchSize, workers }] of plans.entries()) {
+    const timing = fastest(runs[i]!);
+    const budget = config.budgetS > 0
+      ? await trainForBudget(data, { hidden: config.hidden, batchSize, workers, budgetS: config.budgetS, seed: config.seed })
+      : null;
+    const fixed = config.epochs > 0
+      ? await trainEpochs(data, { hidden: config.hidden, batchSize, workers, epochs: config.epochs, samples: config.epochSubset, seed: config.seed })
+      : null;
+    if (budget || fixed) log(`batch-size: batch ${batchSize}, ${workers} worker(s): accuracy ${fmtPercent(budget?.accuracy)} after ${config.budgetS} s, ${fmtPercent(fixed?.accuracy)} after ${config.epochs} epoch(s)`);
+    results.push({ batchSize, workers, timing, budget, fixed });
   }
 
   const records: Row[] = results.map((r) => {

@@ -24,10 +24,10 @@ export function fmtRatio(value: number | null | undefined): string {
   return s === '–' ? s : `${s}×`;
 }
 
-/** A fraction as `97.3%`. */
-export function fmtPercent(value: number | null | undefined): string {
+/** A fraction as `97.3%` (or with more `decimals`). */
+export function fmtPercent(value: number | null | undefined, decimals = 1): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
-  return `${(value * 100).toFixed(1)}%`;
+  return `${(value * 100).toFixed(decimals)}%`;
 }
 
 /** Text cells that look numeric are right-aligned, the rest left-aligned. */

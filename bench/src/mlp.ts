@@ -143,6 +143,39 @@ export async function timeLoomSteps(data: MlpData, o: LoomTimingOptions): Promis
   return stepTiming(ends, o.batchSize, o.workers, o.warmupSteps, trainBegin - called);
 }
 
+/** One configuration to time: its batch size, worker count, and steps before and during timing. */
+export interface TimingPlan {
+  batchSize: number;
+  workers: number;
+  warmupSteps: number;
+  steps: number;
+}
+
+/**
+ * Times every plan `repeats` times, round-robin over the plans, so a burst of load from another
+ * process spoils one repeat of one plan rather than every repeat of it. Returns each plan's
+ * timings in run order (the same order as `plans`); `onTiming` sees each as it comes.
+ */
+export async function timeInterleaved(
+  data: MlpData, plans: readonly TimingPlan[], o: { hidden: readonly number[]; seed: number; repeats: number },
+  onTiming: (t: StepTiming, plan: TimingPlan, repeat: number) => void = () => {},
+): Promise<StepTiming[][]> {
+  const runs: StepTiming[][] = plans.map(() => []);
+  for (let rep = 0; rep < o.repeats; rep++) {
+    for (const [i, plan] of plans.entries()) {
+      const t = await timeLoomSteps(data, { ...plan, hidden: o.hidden, seed: o.seed });
+      onTiming(t, plan, rep);
+      runs[i]!.push(t);
+    }
+  }
+  return runs;
+}
+
+/** The fastest of a plan's repeats. */
+export function fastest(timings: readonly StepTiming[]): StepTiming {
+  return timings.reduce((a, b) => (b.msPerStep < a.msPerStep ? b : a));
+}
+
 /** Loss and accuracy on the test set. */
 export async function testAccuracy(model: Sequential, data: MlpData): Promise<{ loss: number; accuracy: number }> {
   const [loss, accuracy] = await model.evaluate(data.testX, data.testY, { batchSize: 1000 });

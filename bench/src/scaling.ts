@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
-import { MNIST_HIDDEN, loadMlpData, timeLoomSteps, type StepTiming } from './mlp.js';
+import { MNIST_HIDDEN, loadMlpData, timeInterleaved, type StepTiming, type TimingPlan } from './mlp.js';
 import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 import { COLORS, type Series } from './svg-chart.js';
 
@@ -52,21 +52,16 @@ export async function runScaling(config: ScalingConfig): Promise<SuiteResult> {
   const clock = startClock();
   const log = config.log ?? (() => {});
   const data = await loadMlpData(config.trainLimit, 100);
+  const plans: TimingPlan[] = config.batchSizes.flatMap((batchSize) => config.workers.map((workers) => ({
+    batchSize, workers,
+    steps: Math.max(config.minSteps, Math.ceil(config.timedSamples / batchSize)),
+    warmupSteps: Math.max(1, Math.ceil(config.warmupSamples / batchSize)),
+  })));
+  const timings = await timeInterleaved(data, plans, config, (t, { batchSize, workers }, rep) =>
+    log(`scaling: batch ${batchSize}, ${workers} worker(s), repeat ${rep + 1}: ${fmt(t.samplesPerSec)} samples/s`));
   const runs = new Map<string, StepTiming[]>();
   const key = (bs: number, w: number) => `${bs}/${w}`;
-  for (const batchSize of config.batchSizes) {
-    const steps = Math.max(config.minSteps, Math.ceil(config.timedSamples / batchSize));
-    const warmupSteps = Math.max(1, Math.ceil(config.warmupSamples / batchSize));
-    for (let rep = 0; rep < config.repeats; rep++) {
-      for (const workers of config.workers) {
-        const t = await timeLoomSteps(data, { hidden: config.hidden, batchSize, workers, warmupSteps, steps, seed: config.seed });
-        log(`scaling: batch ${batchSize}, ${workers} worker(s), repeat ${rep + 1}: ${fmt(t.samplesPerSec)} samples/s`);
-        const list = runs.get(key(batchSize, workers)) ?? [];
-        list.push(t);
-        runs.set(key(batchSize, workers), list);
-      }
-    }
-  }
+  plans.forEach((p, i) => runs.set(key(p.batchSize, p.workers), timings[i]!));
 
   const records: Row[] = [];
   const ratios: Record<string, number | null> = {};

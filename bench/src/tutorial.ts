@@ -46,7 +46,7 @@ export function tutorialConfig(quick: boolean): TutorialConfig {
 }
 
 /** Two decimals: the differences that matter here are tenths of a percent. */
-const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+const pct = (v: number) => fmtPercent(v, 2);
 
 interface Run {
   framework: string;
