@@ -24,8 +24,9 @@ for (const relaxed of [false, true]) {
       const memory = createWasmMemory(1 << 20);
       attachWasmBackend(compiled!.module, memory, compiled!.relaxed);
       // Past 256 deep (two depth blocks, the second not a multiple of 4), past 128 rows (B
-      // packed even when contiguous), and short of 8 columns, so every packing path runs.
-      const shapes = [[1, 1, 1], [7, 33, 1], [33, 7, 257], [257, 33, 7], [1, 257, 33], [13, 100, 50], [100, 784, 10], [130, 301, 20], [9, 262, 17]] as const;
+      // packed even when contiguous), short of 8 columns, and 1, 2 or 3 rows past a multiple of
+      // 4 (the last panel's tails), so every packing and storing path runs.
+      const shapes = [[1, 1, 1], [7, 33, 1], [33, 7, 257], [257, 33, 7], [1, 257, 33], [13, 100, 50], [100, 784, 10], [130, 301, 20], [9, 262, 17], [2, 5, 16], [6, 40, 19], [50, 30, 24]] as const;
       for (const [m, k, n] of shapes)
         for (const ta of [false, true])
           for (const tb of [false, true]) {

@@ -115,7 +115,8 @@ export function kernelsWat(options: { relaxed: boolean }): string {
             (f32.store (local.get $d) (f32.load (local.get $s)))
             (local.set $s (i32.add (local.get $s) (local.get $rsB)))
             (local.set $d (i32.add (local.get $d) (i32.const 32)))`)}`)}))`;
-  // The product of `rows` (4 or 1) panel rows and the 8-column B panel, into $c0.. (two per row).
+  // The product of `rows` (4 or 1) rows of an A panel and the 8-column B panel, into $c0.. (two
+  // per row).
   const block = (rows: 4 | 1, label: string) => `
       ${accs.slice(0, 2 * rows).map((c) => `(local.set ${c} ${zero})`).join(' ')}
       (local.set $pp (local.get $pa))
@@ -131,24 +132,28 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (local.set $pp (i32.add (local.get $pp) (i32.const 16)))
         (local.set $pb (i32.add (local.get $pb) (local.get $sB)))
         (br $${label})))`;
-  // Writes the block's `rows` rows at C(ib, jb): whole when 8 columns fit, else through $tmp.
-  const store = (rows: 4 | 1, label: string) => `
+  // Writes the block's rows that exist (4, or fewer in the last panel) at C(ib, jb): as vectors
+  // when 8 columns fit, else through $tmp one float at a time.
+  const storeRow = (r: number) => `
+            (if (local.get $acc) (then
+              (local.set $c${2 * r} (f32x4.add (v128.load (local.get $pc)) (local.get $c${2 * r})))
+              (local.set $c${2 * r + 1} (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c${2 * r + 1})))))
+            (v128.store (local.get $pc) (local.get $c${2 * r}))
+            (v128.store offset=16 (local.get $pc) (local.get $c${2 * r + 1}))
+            (local.set $pc (i32.add (local.get $pc) (local.get $rsC)))`;
+  const store = `
       (local.set $pc (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $ib) (local.get $n)) (local.get $jb)) (i32.const 2))))
+      (local.set $rows ${min('(i32.sub (local.get $m) (local.get $ib))', '(i32.const 4)')})
       (if (i32.eq (local.get $cols) (i32.const 8))
         (then
-          ${Array.from({ length: rows }, (_, r) => `
-          (if (local.get $acc) (then
-            (local.set $c${2 * r} (f32x4.add (v128.load (local.get $pc)) (local.get $c${2 * r})))
-            (local.set $c${2 * r + 1} (f32x4.add (v128.load offset=16 (local.get $pc)) (local.get $c${2 * r + 1})))))
-          (v128.store (local.get $pc) (local.get $c${2 * r}))
-          (v128.store offset=16 (local.get $pc) (local.get $c${2 * r + 1}))
-          (local.set $pc (i32.add (local.get $pc) (local.get $rsC)))`).join('')})
+          ${storeRow(0)}
+          ${[1, 2, 3].map((r) => `(if (i32.gt_u (local.get $rows) (i32.const ${r})) (then ${storeRow(r)}))`).join('\n          ')})
         (else
-          ${Array.from({ length: 2 * rows }, (_, i) => `(v128.store offset=${16 * i} (local.get $tmp) (local.get $c${i}))`).join(' ')}
+          ${accs.map((c, i) => `(v128.store offset=${16 * i} (local.get $tmp) (local.get ${c}))`).join(' ')}
           (local.set $r (i32.const 0))
-          ${loop(`${label}r`, '$r', `(i32.const ${rows})`, '(i32.const 1)', `
+          ${loop('str', '$r', '(local.get $rows)', '(i32.const 1)', `
             (local.set $q (i32.const 0))
-            ${loop(`${label}q`, '$q', '(local.get $cols)', '(i32.const 1)', `
+            ${loop('stq', '$q', '(local.get $cols)', '(i32.const 1)', `
               (local.set $d (i32.add (local.get $pc) (i32.shl (local.get $q) (i32.const 2))))
               (local.set $v (f32.load (i32.add (local.get $tmp) (i32.add (i32.shl (local.get $r) (i32.const 5)) (i32.shl (local.get $q) (i32.const 2))))))
               (if (local.get $acc) (then (local.set $v (f32.add (f32.load (local.get $d)) (local.get $v)))))
@@ -185,15 +190,14 @@ export function kernelsWat(options: { relaxed: boolean }): string {
       (param $a i32) (param $rsA i32) (param $csA i32) (param $b i32) (param $rsB i32) (param $csB i32)
       (param $c i32) (param $acc i32) (param $packA i32) (param $packB i32) (param $tmp i32)
     (local $ib i32) (local $jb i32) (local $p i32) (local $r i32) (local $q i32) (local $rows i32) (local $cols i32)
-    (local $m4 i32) (local $rsC i32) (local $panelBytes i32) (local $src i32) (local $dst i32) (local $s i32) (local $d i32)
+    (local $rsC i32) (local $panelBytes i32) (local $src i32) (local $dst i32) (local $s i32) (local $d i32)
     (local $pa i32) (local $pb0 i32) (local $sB i32) (local $pb i32) (local $pc i32) (local $pp i32) (local $ppEnd i32)
     (local $b0 v128) (local $b1 v128) (local $x v128) (local $v f32)
     (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
     ${accs.map((c) => `(local ${c} v128)`).join(' ')}
     (local.set $rsC (i32.shl (local.get $n) (i32.const 2)))
     (local.set $panelBytes (i32.shl (local.get $k) (i32.const 4)))
-    (local.set $m4 (i32.and (local.get $m) (i32.const -4)))
-    ${packA}
+        ${packA}
     (local.set $jb (i32.const 0))
     ${loop('jb', '$jb', '(local.get $n)', '(i32.const 8)', `
       (local.set $cols ${min('(i32.sub (local.get $n) (local.get $jb))', '(i32.const 8)')})
@@ -208,16 +212,14 @@ export function kernelsWat(options: { relaxed: boolean }): string {
           (local.set $sB (i32.const 32))))
       (local.set $pa (local.get $packA))
       (local.set $ib (i32.const 0))
-      ${loop('ib4', '$ib', '(local.get $m4)', '(i32.const 4)', `
-        ${block(4, 'k4')}
-        ${store(4, 's4')}
-        (local.set $pa (i32.add (local.get $pa) (local.get $panelBytes)))`)}
-      ;; rows below the last multiple of 4, one at a time from the last (zero-padded) panel
-      (local.set $pa (i32.sub (local.get $pa) (i32.const 4)))
-      ${loop('ib1', '$ib', '(local.get $m)', '(i32.const 1)', `
-        (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
-        ${block(1, 'k1')}
-        ${store(1, 's1')}`)}`)}
+      ;; The last panel is zero-padded below m, so 2 or 3 rows left run the 4-row block (one pass
+      ;; instead of one per row); a single row runs the 1-row block, which has 4× less to do.
+      ${loop('ib4', '$ib', '(local.get $m)', '(i32.const 4)', `
+        (if (i32.eq (i32.sub (local.get $m) (local.get $ib)) (i32.const 1))
+          (then ${block(1, 'k1')})
+          (else ${block(4, 'k4')}))
+        ${store}
+        (local.set $pa (i32.add (local.get $pa) (local.get $panelBytes)))`)}`)}
   )
   ;; z[r, j] += bias[j] (when bias ≠ 0), then y = act(z) with act 0 = linear, 1 = relu,
   ;; 2 = leaky_relu (x > 0 ? x : alpha·x): a dense layer's epilogue in one pass over its output.
