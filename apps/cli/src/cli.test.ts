@@ -170,7 +170,9 @@ describe('Ctrl-C and --resume', () => {
     });
     expect(sent).toBe(true);
     expect(stopped.code, stopped.stderr).toBe(130);
-    const saved = join('interrupted', 'ckpt-1.loom');
+    // Named after the epoch it stopped in; epoch 1's own checkpoint stays as it was.
+    const saved = join('interrupted', 'ckpt-2.loom');
+    expect(existsSync(join(tmp, 'interrupted', 'ckpt-1.loom'))).toBe(true);
     expect(stopped.stderr).toContain(`Interrupted: checkpoint saved to ${saved}; run the same command with --resume to continue`);
     expect(stopped.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(tmp, saved))).toBe(true);

@@ -76,6 +76,9 @@ describe('checkpoints', () => {
     await model.fit(data.x, data.y, { ...fitOptions, epochs: 2, callbacks: [ckpt, new InterruptAt()] });
     expect(ckpt.interrupted).toBe('SIGINT');
     expect(model.progress).toMatchObject({ epoch: 1, step: 4 });
+    // Named after the epoch it stopped in (Keras's numbering); epoch 1's end-of-epoch file is untouched.
+    expect(ckpt.lastSaved).toBe(join(dir, 'int-2.loom'));
+    expect((await loadModel(join(dir, 'int-1.loom'))).progress).toMatchObject({ epoch: 1, step: 0 });
     const resumed = await loadModel(ckpt.lastSaved!);
     await resumed.fit(data.x, data.y, { ...fitOptions, epochs: 2, initialEpoch: resumed.progress.epoch });
     expect(resumed.params).toEqual(straight.params);

@@ -103,7 +103,11 @@ export async function latestCheckpoint(dir: string, pattern?: string): Promise<s
 }
 
 export interface ModelCheckpointOptions {
-  /** Path pattern; `{epoch}` is the 1-based epoch just finished (Keras), `{step}` the global step. */
+  /**
+   * Path pattern. `{epoch}` is the 1-based epoch as Keras numbers it: the epoch just finished for
+   * a save at its end, the epoch in progress for a save inside it (every N batches, or on
+   * Ctrl-C), which that epoch's end then replaces. `{step}` is the global step.
+   */
   filepath: string;
   /** 'epoch' (default) or a number of batches between saves. */
   saveFreq?: 'epoch' | number;
@@ -179,7 +183,10 @@ export class ModelCheckpoint extends Callback {
 
   /** Writes the model now; returns the path. */
   async save(): Promise<string> {
-    const path = this.pathFor(this.model.progress.epoch, this.model.optimizer?.iterations ?? 0);
+    // Inside an epoch (batches done but not its end) the name is that epoch's, so a mid-epoch
+    // save never overwrites the previous epoch's end-of-epoch file.
+    const { epoch, step } = this.model.progress;
+    const path = this.pathFor(step > 0 ? epoch + 1 : epoch, this.model.optimizer?.iterations ?? 0);
     await saveCheckpoint(path, toCheckpointRecord(this.model));
     this.lastSaved = path;
     if (!this.written.includes(path)) this.written.push(path);
