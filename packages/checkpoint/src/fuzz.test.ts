@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BOUNDARY_BYTES as BOUNDARY, attempt, outcomeProblem, type Outcome } from '../../../tools/testing/hostile-input.js';
 import { fileFromMessage, fullRecord, prng } from '../test/helpers.js';
 import { crc32 } from './crc32.js';
 import { HEADER_SIZE, writeHeader } from './header.js';
@@ -20,36 +21,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The `maxBytes` given to the file loaders. */
 const CAP = 2 ** 20;
-/** Time one case may take. */
-const CASE_MS = 1000;
-const BOUNDARY = [0x00, 0xff, 0x7f, 0x80];
 const HUGE = [0, 1, 19, 20, 21, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, CAP + 1];
 
 type Rand = () => number;
 const int = (rand: Rand, n: number): number => Math.floor(rand() * n);
 const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[int(rand, xs.length)]!;
-
-interface Outcome {
-  error?: unknown;
-  result?: unknown;
-  ms: number;
-  /** Growth of `process.memoryUsage().arrayBuffers` across the call (typed arrays, Buffers). */
-  grew: number;
-}
-
-async function attempt(fn: () => unknown): Promise<Outcome> {
-  const before = process.memoryUsage().arrayBuffers;
-  const t0 = performance.now();
-  const out: Outcome = { ms: 0, grew: 0 };
-  try {
-    out.result = await fn();
-  } catch (e) {
-    out.error = e;
-  }
-  out.ms = performance.now() - t0;
-  out.grew = process.memoryUsage().arrayBuffers - before;
-  return out;
-}
 
 /**
  * What is wrong with an outcome, or undefined. Stricter than "throws an Error": the reader
@@ -57,10 +33,9 @@ async function attempt(fn: () => unknown): Promise<Outcome> {
  * the decoder counts as a failure too.
  */
 function problem(o: Outcome, maxGrowth: number): string | undefined {
-  if (o.error !== undefined && !(o.error instanceof Error)) return `threw a non-Error: ${String(o.error)}`;
+  const basic = outcomeProblem(o, maxGrowth);
+  if (basic !== undefined) return basic;
   if (o.error !== undefined && !(o.error instanceof CheckpointError)) return `threw ${(o.error as Error).name}, not a CheckpointError: ${(o.error as Error).message}`;
-  if (o.ms > CASE_MS) return `took ${o.ms.toFixed(0)} ms`;
-  if (o.grew > maxGrowth) return `array buffers grew by ${o.grew} bytes (limit ${maxGrowth})`;
   if (o.error === undefined) return recordProblem(o.result as CheckpointRecord);
   return undefined;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random } from '@loom/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BOUNDARY_BYTES as BOUNDARY, attempt, outcomeProblem } from '../../../tools/testing/hostile-input.js';
 import { encodeIdx, parseIdx, readCsv, readCsvChunks, readIdx, readIdxSync, type CsvOptions, type IdxArray, type IdxDtype } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loom-fuzz-'));
@@ -16,41 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The `maxBytes` given to the IDX readers. */
 const CAP = 2 ** 20;
-/** Time one case may take. */
-const CASE_MS = 1000;
-const BOUNDARY = [0x00, 0xff, 0x7f, 0x80];
 const HUGE = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 0x10000, 2 ** 20 + 1];
-
-interface Outcome {
-  error?: unknown;
-  result?: unknown;
-  ms: number;
-  /** Growth of `process.memoryUsage().arrayBuffers` across the call (typed arrays, Buffers). */
-  grew: number;
-}
-
-async function attempt(fn: () => unknown): Promise<Outcome> {
-  const before = process.memoryUsage().arrayBuffers;
-  const t0 = performance.now();
-  const out: Outcome = { ms: 0, grew: 0 };
-  try {
-    out.result = await fn();
-  } catch (e) {
-    out.error = e;
-  }
-  out.ms = performance.now() - t0;
-  out.grew = process.memoryUsage().arrayBuffers - before;
-  return out;
-}
-
-/** What is wrong with an outcome, or undefined: a non-Error throw, a slow case, too much memory. */
-function problem(o: Outcome, maxGrowth: number): string | undefined {
-  if (o.error !== undefined && !(o.error instanceof Error)) return `threw a non-Error: ${String(o.error)}`;
-  if (o.ms > CASE_MS) return `took ${o.ms.toFixed(0)} ms`;
-  if (o.grew > maxGrowth) return `array buffers grew by ${o.grew} bytes (limit ${maxGrowth})`;
-  return undefined;
-}
-
 const pick = <T>(rng: Random, xs: readonly T[]): T => xs[rng.int(xs.length)]!;
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +158,7 @@ describe('fuzz: IDX', () => {
       const { bytes, ops } = mutateIdx(pick(rng, bases), rng);
       const limit = rng.int(5) === 0 ? rng.int(4) : undefined;
       const o = await attempt(() => parseIdx(bytes, `case${c}`, { maxBytes: CAP, limit }));
-      const why = problem(o, CAP + 2 ** 16) ?? (o.error === undefined && limit === undefined ? idxResultProblem(o.result as IdxArray, bytes.length) : undefined);
+      const why = outcomeProblem(o, CAP + 2 ** 16) ?? (o.error === undefined && limit === undefined ? idxResultProblem(o.result as IdxArray, bytes.length) : undefined);
       if (why !== undefined) failures.push(`case ${c} [${ops.join(' ')}]: ${why}`);
       if (o.error === undefined) loaded++;
     }
@@ -209,7 +176,7 @@ describe('fuzz: IDX', () => {
       const path = join(dir, `idx-${c}`);
       writeFileSync(path, bytes);
       const o = await attempt(() => (c % 2 === 0 ? readIdx(path, { maxBytes: CAP }) : readIdxSync(path, { maxBytes: CAP })));
-      let why = problem(o, CAP + 2 ** 16);
+      let why = outcomeProblem(o, CAP + 2 ** 16);
       // The file readers and the buffer parser share their checks: same verdict, same data.
       let inMemory: unknown;
       try {
@@ -425,7 +392,7 @@ describe('fuzz: CSV', () => {
       });
       // Read-stream blocks (1 MiB each, freed only by a GC) plus a few times the file for the
       // decoded text and the parsed floats. Before the fix, a wide header reserved gigabytes.
-      const why = problem(o, 4 * 2 ** 20 + 8 * bytes.length) ?? (o.error === undefined && !chunked ? csvResultProblem(o.result as never, base.options) : undefined);
+      const why = outcomeProblem(o, 4 * 2 ** 20 + 8 * bytes.length) ?? (o.error === undefined && !chunked ? csvResultProblem(o.result as never, base.options) : undefined);
       if (why !== undefined) failures.push(`case ${c} [${ops.join(' ')}] options ${JSON.stringify(base.options)}: ${why}`);
       if (o.error === undefined) loaded++;
     }
