@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random, setSeed } from '@loom/tensor';
 import { Sequential, layers } from '@loom/layers';
 import { Adam, SGD, type Optimizer } from '@loom/optimizers';
-import { createEngine, type Engine, type FaultInjection } from './index.js';
+import { MIN_WORK_PER_WORKER, createEngine, usefulWorkers, type Engine, type FaultInjection } from './index.js';
 
 const IN = 12, CLASSES = 4, N = 96;
 const rng = new Random(4);
@@ -27,7 +27,7 @@ async function train(workers: number, opts: { batch?: number; dropout?: boolean;
   const model = makeModel(dropout);
   const engine: Engine = await createEngine({
     model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault, retryWorkerFaults: retries,
-    minWorkForThreads: 0, // this test model is tiny: force the threads
+    minWorkPerWorker: 0, // this test model is tiny: force the threads
   });
   const losses: number[] = [];
   try {
@@ -118,6 +118,30 @@ describe('engines', () => {
     const engine = await createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 2, maxRows: 10, labelWidth: CLASSES });
     expect(engine.workers).toBe(1);
     await engine.close();
+  });
+
+  it('starts only the workers the largest batch keeps busy', async () => {
+    const model = makeModel(); // 276 parameters
+    const p = model.countParams();
+    // 10 rows bring 2,760; at 1,104 each that keeps 2 of the 3 workers asked for busy.
+    const engine = await createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 3, maxRows: 10, labelWidth: CLASSES, minWorkPerWorker: 4 * p });
+    try {
+      expect(engine.workers).toBe(2);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('usefulWorkers: as many workers as bring the minimum work each, at least one', () => {
+    const mlp = 648_010, min = MIN_WORK_PER_WORKER.wasm;
+    // The MNIST MLP: from about 12 rows a worker (measured on 2 and on 16 cores).
+    expect(usefulWorkers(16, mlp, 100, min)).toBe(8);
+    expect(usefulWorkers(2, mlp, 100, min)).toBe(2);
+    expect(usefulWorkers(16, mlp, 1000, min)).toBe(16);
+    expect(usefulWorkers(16, mlp, 24, min)).toBe(1);
+    expect(usefulWorkers(16, mlp, 25, min)).toBe(2);
+    expect(usefulWorkers(16, mlp, 1, min)).toBe(1);
+    expect(usefulWorkers(4, 10, 1, 0)).toBe(4);
   });
 
   it('rejects a bad worker count', async () => {

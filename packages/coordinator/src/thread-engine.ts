@@ -5,7 +5,7 @@ import { Piscina } from 'piscina';
 import { allocFloat32, type Allocator } from '@loom/tensor';
 import { partBounds } from './all-reduce.js';
 import { Command, Ctrl, abortAll } from './control.js';
-import type { Engine, EngineOptions, FaultInjection } from './engine.js';
+import { usefulWorkers, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
 import { releaseToHeap, specOf } from './local-engine.js';
 import { estimateBytes, setUpBackend, tearDownBackend } from './backend.js';
 import type { ReplicaSpec } from './replica.js';
@@ -87,8 +87,9 @@ export class ThreadEngine implements Engine {
   readonly x: Float32Array;
   readonly y: Float32Array;
   readonly stats: Float64Array;
-  /** Below this many rows per worker a shard costs more in synchronisation than it saves. */
-  readonly minRowsPerWorker: number;
+  /** A worker computes a shard only when it brings this much work (see usefulWorkers). */
+  readonly minWorkPerWorker: number;
+  private readonly params: number;
   readonly backend: 'wasm' | 'js';
   private readonly buffers: SharedBuffers;
   private readonly alloc: Allocator;
@@ -100,13 +101,14 @@ export class ThreadEngine implements Engine {
   private consecutiveFaults = 0;
   private closed = false;
 
-  private constructor(options: EngineOptions, minRowsPerWorker: number) {
+  private constructor(options: EngineOptions, minWorkPerWorker: number) {
     this.options = options;
     this.workers = options.workers;
-    this.minRowsPerWorker = minRowsPerWorker;
+    this.minWorkPerWorker = minWorkPerWorker;
     this.fault = options.faultInjection;
     const { model, optimizer } = options;
     const p = model.countParams();
+    this.params = p;
     if (!optimizer.built) optimizer.build([p]);
     this.statsWidth = 1 + options.metrics.length;
     const slotCount = optimizer.slotNames.length;
@@ -128,8 +130,8 @@ export class ThreadEngine implements Engine {
     this.crew = new Crew(this.workers, this.buffers.control);
   }
 
-  static async create(options: EngineOptions, minRowsPerWorker = 1): Promise<ThreadEngine> {
-    const engine = new ThreadEngine(options, minRowsPerWorker);
+  static async create(options: EngineOptions, minWorkPerWorker = 0): Promise<ThreadEngine> {
+    const engine = new ThreadEngine(options, minWorkPerWorker);
     try {
       await engine.configureCrew();
     } catch (err) {
@@ -218,7 +220,8 @@ export class ThreadEngine implements Engine {
     this.startTraining();
     const ctrl = this.buffers.control;
     const t = this.options.optimizer.iterations + 1;
-    const active = Math.max(1, Math.min(this.workers, Math.floor(rows / this.minRowsPerWorker)));
+    // createEngine's rule for this batch (the last of an epoch may be smaller), at least a row each.
+    const active = Math.min(rows, usefulWorkers(this.workers, this.params, rows, this.minWorkPerWorker));
     ctrl[Ctrl.ROWS] = rows;
     ctrl[Ctrl.ACTIVE] = active;
     ctrl[Ctrl.T] = t;

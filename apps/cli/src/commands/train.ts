@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  ModelCheckpoint, Sequential, activationNames, defaultWorkers, latestCheckpoint, layers, loadModel, lossNames,
+  Callback, ModelCheckpoint, Sequential, activationNames, defaultWorkers, latestCheckpoint, layers, loadModel, lossNames,
   optimizerNames, setSeed, type History,
 } from 'loom';
 import { classCount, labeledCsv, mnist, targets, type LabeledData } from '../data.js';
@@ -120,18 +120,21 @@ export async function train(o: TrainOptions): Promise<number> {
     const checkpoint = new ModelCheckpoint({ filepath: join(o.checkpointDir, CHECKPOINT_PATTERN), keep: KEEP });
     const initialEpoch = model.progress.epoch;
     let interrupted: NodeJS.Signals | null = null;
+    let workersUsed = o.workers;
     if (initialEpoch >= o.epochs && model.progress.step > 0) {
       throw new UsageError(`--epochs ${o.epochs}: ${resumedFrom} stopped inside epoch ${initialEpoch + 1}; give --epochs ${initialEpoch + 1} or more to finish it`);
     }
     if (initialEpoch >= o.epochs) {
       say(`Nothing to train: the checkpoint already has ${initialEpoch} epochs (--epochs ${o.epochs}); raise --epochs to train further`);
     } else {
-      say(`Training ${architecture(model)} on ${trainSet.y.length} ${trainSet.source} samples` +
+      // Said once fit has started: the worker count is what the batch keeps busy, which can be
+      // fewer than --workers (see @loom/coordinator's usefulWorkers).
+      const header = new OnTrainBegin((workers) => (workersUsed = workers, say(`Training ${architecture(model)} on ${trainSet.y.length} ${trainSet.source} samples` +
         `${o.validationSplit > 0 ? ` (${percent(o.validationSplit, 0)} held out for validation)` : ''}: ` +
-        `${epochRange(initialEpoch, o.epochs, Boolean(resumedFrom))}, batch ${o.batchSize}, ${model.optimizer!.name}, ${o.workers} worker${o.workers === 1 ? '' : 's'}`);
+        `${epochRange(initialEpoch, o.epochs, Boolean(resumedFrom))}, batch ${o.batchSize}, ${model.optimizer!.name}, ${workerCount(workers, o.workers)}`)));
       await model.fit(trainSet.x, y, {
         batchSize: o.batchSize, epochs: o.epochs, initialEpoch, seed: o.resume ? undefined : o.seed,
-        validationSplit: o.validationSplit, workers: o.workers, callbacks: [checkpoint, guard], verbose: o.json ? 0 : 1,
+        validationSplit: o.validationSplit, workers: o.workers, callbacks: [header, checkpoint, guard], verbose: o.json ? 0 : 1,
       });
       interrupted = checkpoint.interrupted;
     }
@@ -141,7 +144,7 @@ export async function train(o: TrainOptions): Promise<number> {
     const summary: Summary = {
       command: 'train', model: architecture(model), data: trainSet.source, samples: trainSet.y.length, classes,
       epochs: o.epochs, completedEpochs: model.progress.epoch, step: model.progress.step, batchSize: o.batchSize,
-      workers: o.workers, seed: model.progress.seed, resumedFrom, interrupted, checkpoint: saved,
+      workers: workersUsed, seed: model.progress.seed, resumedFrom, interrupted, checkpoint: saved,
       history: history.history, test: null, plot: null, seconds: 0,
     };
 
@@ -175,6 +178,21 @@ export async function train(o: TrainOptions): Promise<number> {
   } finally {
     guard.uninstall();
   }
+}
+
+/** Calls back with the worker count fit runs on, when training begins. */
+class OnTrainBegin extends Callback {
+  constructor(private readonly said: (workers: number) => void) {
+    super();
+  }
+  override onTrainBegin(): void {
+    this.said(this.params.workers);
+  }
+}
+
+function workerCount(used: number, requested: number): string {
+  const n = `${used} worker${used === 1 ? '' : 's'}`;
+  return used === requested ? n : `${n} (of ${requested}: a batch of this size keeps ${used === 1 ? 'one' : 'only that many'} busy)`;
 }
 
 /** A new model from the options, or with --resume the newest checkpoint's model, optimizer and progress. */
