@@ -71,6 +71,7 @@ export function takeRows(t: Tensor, n: number): Tensor {
 /** How long training steps took, after a warm-up. */
 export interface StepTiming {
   batchSize: number;
+  /** Workers that ran (fit may use fewer than asked: the coordinator's usefulWorkers). */
   workers: number;
   warmupSteps: number;
   steps: number;
@@ -140,7 +141,7 @@ export async function timeLoomSteps(data: MlpData, o: LoomTimingOptions): Promis
     }],
   });
   if (ends.length < 2) throw new Error(`timeLoomSteps: fit ran ${ends.length} timed steps, expected ${o.steps}`);
-  return stepTiming(ends, o.batchSize, o.workers, o.warmupSteps, trainBegin - called);
+  return stepTiming(ends, o.batchSize, model.trainingHistory.params.workers, o.warmupSteps, trainBegin - called);
 }
 
 /** One configuration to time: its batch size, worker count, and steps before and during timing. */
