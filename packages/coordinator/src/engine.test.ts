@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Random, setSeed } from '@loom/tensor';
 import { Sequential, layers } from '@loom/layers';
 import { Adam, SGD, type Optimizer } from '@loom/optimizers';
-import { MIN_WORK_PER_WORKER, createEngine, usefulWorkers, type Engine, type FaultInjection } from './index.js';
+import { MIN_WORK_PER_WORKER, ThreadEngine, createEngine, usefulWorkers, type Engine, type FaultInjection } from './index.js';
 
 const IN = 12, CLASSES = 4, N = 96;
 const rng = new Random(4);
@@ -22,13 +22,15 @@ function makeModel(dropout = false): Sequential {
 }
 
 /** Trains `epochs` passes over X in batches, like fit does, and returns the final weights. */
-async function train(workers: number, opts: { batch?: number; dropout?: boolean; optimizer?: Optimizer; fault?: FaultInjection; retries?: number } = {}) {
-  const { batch = 10, dropout = false, optimizer = new Adam({ learningRate: 0.01 }), fault, retries = 0 } = opts;
+async function train(workers: number, opts: { batch?: number; dropout?: boolean; optimizer?: Optimizer; fault?: FaultInjection; retries?: number; threaded?: boolean } = {}) {
+  const { batch = 10, dropout = false, optimizer = new Adam({ learningRate: 0.01 }), fault, retries = 0, threaded = false } = opts;
   const model = makeModel(dropout);
-  const engine: Engine = await createEngine({
+  const options = {
     model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault, retryWorkerFaults: retries,
     minWorkPerWorker: 0, // this test model is tiny: force the threads
-  });
+  };
+  // threaded: a worker thread even for workers: 1 (createEngine would use the main thread).
+  const engine: Engine = threaded ? await ThreadEngine.create(options) : await createEngine(options);
   const losses: number[] = [];
   try {
     let step = 0;
@@ -67,6 +69,12 @@ describe('engines', () => {
     expect(maxDiff(one.pred, three.pred)).toBeLessThan(1e-4);
     expect(Math.abs(one.evalStats[0]! - three.evalStats[0]!)).toBeLessThan(1e-3);
     expect(one.losses[one.losses.length - 1]!).toBeLessThan(one.losses[0]!);
+  });
+
+  it('one worker thread gives the main thread\'s weights bit for bit', async () => {
+    const main = await train(1, { dropout: true });
+    const thread = await train(1, { dropout: true, threaded: true });
+    expect(thread.params).toEqual(main.params);
   });
 
   it('the same seed and worker count give identical bits twice', async () => {
