@@ -5,47 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { parseArgs, runOrder } from './cli.js';
 import { fmt, fmtRatio, markdownTable, textTable } from './format.js';
 import { machineInfo, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
-import { renderLineChart, tickLabel } from './svg-chart.js';
-
-describe('renderLineChart', () => {
-  it('draws one polyline and a legend entry per series', () => {
-    const svg = renderLineChart({
-      title: 'a < b & c', xLabel: 'batch size', yLabel: 's', logX: true, logY: true,
-      series: [{ name: '1 worker', points: [[1, 166], [10, 17], [100, 3], [1000, 2]] }, { name: '2 workers', points: [[1, 90], [10, 9]], dashed: true }],
-    });
-    expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
-    expect(svg.match(/<polyline/g)).toHaveLength(2);
-    expect(svg).toContain('a &lt; b &amp; c');
-    expect(svg).toContain('stroke-dasharray');
-    expect(svg).toContain('(log scale)');
-    expect(svg).not.toMatch(/NaN|Infinity/);
-  });
-
-  it('skips points a log axis cannot show and copes with a single point or no data', () => {
-    const one = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', logY: true, series: [{ name: 's', points: [[1, 0], [2, 5], [3, NaN]] }] });
-    expect(one).toContain('<polyline');
-    expect(one).not.toMatch(/NaN|Infinity/);
-    const none = renderLineChart({ title: 't', xLabel: 'x', yLabel: 'y', series: [] });
-    expect(none.startsWith('<svg')).toBe(true);
-    expect(none).not.toMatch(/NaN|Infinity/);
-  });
-
-  it('starts a linear y axis at 0 unless told not to', () => {
-    const spec = { title: 't', xLabel: 'seed', yLabel: '%', series: [{ name: 'acc', points: [[1, 97.4], [2, 96.9], [3, 97.7]] as [number, number][] }] };
-    const tickTexts = (svg: string) => [...svg.matchAll(/>(\d+(?:\.\d+)?)<\/text>/g)].map((m) => Number(m[1]));
-    expect(tickTexts(renderLineChart(spec))).toContain(0);
-    const narrow = tickTexts(renderLineChart({ ...spec, yFromZero: false }));
-    expect(narrow).not.toContain(0);
-    expect(Math.min(...narrow.filter((v) => v > 50))).toBeGreaterThanOrEqual(96);
-  });
-
-  it('labels ticks briefly', () => {
-    expect(tickLabel(50_000)).toBe('50k');
-    expect(tickLabel(2_000_000)).toBe('2M');
-    expect(tickLabel(0.25)).toBe('0.25');
-  });
-});
 
 describe('tables and numbers', () => {
   it('formats with significant digits, ratios and missing values', () => {

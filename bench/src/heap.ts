@@ -14,7 +14,7 @@ import { fmt, type Table } from './format.js';
 import { forcedGc } from './gc.js';
 import { MNIST_HIDDEN, buildMlp, loadMlpData, median, takeRows } from './mlp.js';
 import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
-import type { Series } from './svg-chart.js';
+import type { Series } from '@loom/svg-chart';
 
 export type HeapBackend = 'js' | 'wasm';
 

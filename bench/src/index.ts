@@ -11,7 +11,6 @@ export { runScaling, scalingConfig, type ScalingConfig } from './scaling.js';
 export { runPeers, peersConfig, type PeersConfig } from './peers.js';
 export { timeLoomSteps, loadMlpData, buildMlp, type StepTiming, type MlpData } from './mlp.js';
 export { timeTfjsSteps, loadTf, type TfBackend } from './tfjs.js';
-export { renderLineChart, type ChartSpec, type Series } from './svg-chart.js';
 export {
   SUITE_NAMES, machineInfo, printResult, writeResult, readResults, renderBenchmarksMd, writeBenchmarksMd,
   type SuiteName, type SuiteResult, type MachineInfo, type Row,

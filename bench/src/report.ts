@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative, dirname } from 'node:path';
 import { markdownTable, textTable, type Table } from './format.js';
-import { renderLineChart, type ChartSpec } from './svg-chart.js';
+import { renderLineChart, type ChartSpec } from '@loom/svg-chart';
 
 export const SUITE_NAMES = ['kernels', 'batch-size', 'scaling', 'peers', 'tutorial', 'soak', 'heap'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import { MNIST_HIDDEN, loadMlpData, timeInterleaved, type StepTiming, type TimingPlan } from './mlp.js';
 import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
-import { COLORS, type Series } from './svg-chart.js';
+import { COLORS, type Series } from '@loom/svg-chart';
 
 export interface ScalingConfig {
   quick: boolean;

@@ -9,7 +9,7 @@ import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import { forcedGc } from './gc.js';
 import { MNIST_HIDDEN, buildMlp, loadMlpData, takeRows } from './mlp.js';
 import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
-import type { Series } from './svg-chart.js';
+import type { Series } from '@loom/svg-chart';
 
 export interface SoakConfig {
   quick: boolean;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { fmt, fmtPercent, type Table } from './format.js';
 import { MNIST_HIDDEN, loadMlpData, trainEpochs } from './mlp.js';
 import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
-import type { Series } from './svg-chart.js';
+import type { Series } from '@loom/svg-chart';
 import { trainTfjsEpochs } from './tfjs.js';
 
 export interface TutorialConfig {

@@ -1,4 +1,4 @@
 /** @loom/cli: the `loom` command (bin: dist/main.js), and its pieces for reuse. */
 export { createProgram, run } from './cli.js';
 export { EXIT, UsageError } from './errors.js';
-export { historyChart, renderChart, niceTicks, escapeXml, type Panel, type Series, type ChartOptions } from './svg-chart.js';
+export { historyChart } from './history-chart.js';

@@ -11,7 +11,7 @@ import { UsageError, signalExitCode, EXIT } from '../errors.js';
 import { InterruptGuard } from '../interrupt.js';
 import { column, fraction, layerSizes, positiveInt, positiveNumber, seed } from '../parsers.js';
 import { architecture, formatLogs, percent, printJson } from '../report.js';
-import { historyChart } from '../svg-chart.js';
+import { historyChart } from '../history-chart.js';
 
 /** Checkpoint file names inside --checkpoint-dir; `{epoch}` is the number of epochs completed. */
 export const CHECKPOINT_PATTERN = 'ckpt-{epoch}.loom';
