@@ -138,6 +138,16 @@ describe('engines', () => {
     } finally {
       await engine.close();
     }
+    // Inference splits the samples, not a batch: every worker asked for, once threads pay.
+    const inference = await createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 3, maxRows: 10, labelWidth: CLASSES, minWorkPerWorker: 4 * p, inference: true });
+    const tooSmall = await createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 3, maxRows: 5, labelWidth: CLASSES, minWorkPerWorker: 4 * p, inference: true });
+    try {
+      expect(inference.workers).toBe(3);
+      expect(tooSmall.workers).toBe(1);
+    } finally {
+      await inference.close();
+      await tooSmall.close();
+    }
   });
 
   it('usefulWorkers: as many workers as bring the minimum work each, at least one', () => {

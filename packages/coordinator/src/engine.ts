@@ -47,6 +47,11 @@ export interface EngineOptions {
    * (default MIN_WORK_PER_WORKER for the kernels in use; 0 always uses every worker).
    */
   minWorkPerWorker?: number;
+  /**
+   * An engine for evaluate/predict only: when a batch brings enough work for threads at all, it
+   * uses every worker asked for, since inference splits the samples, not a batch, between them.
+   */
+  inference?: boolean;
   /** How many times in a row a step is redone after a worker fault (0: fail at once). */
   retryWorkerFaults?: number;
   /** Tests only: make a worker fail (once). */

@@ -21,7 +21,8 @@ export function defaultWorkers(): number {
 
 /**
  * Starts the engine for a fit: threads for as many workers as the largest batch keeps busy
- * (`usefulWorkers`), or the main thread when that is one. A smaller batch (the last of an epoch)
+ * (`usefulWorkers`), or the main thread when that is one (for `inference`, every worker asked
+ * for once the batch keeps two busy). A smaller batch (the last of an epoch)
  * computes on fewer of them by the same rule, but every worker still takes its share of the
  * optimizer update (at batch size 1 that is most of a step).
  */
@@ -30,7 +31,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const params = options.model.countParams();
   const kernels = willUseWasm(options.backend ?? requestedBackend()) ? 'wasm' : 'js';
   const perWorker = options.minWorkPerWorker ?? MIN_WORK_PER_WORKER[kernels];
-  const workers = usefulWorkers(requested, params, options.maxRows, perWorker);
+  const busy = usefulWorkers(requested, params, options.maxRows, perWorker);
+  const workers = options.inference && busy > 1 ? requested : busy;
   if (workers === 1) return new LocalEngine({ ...options, workers: 1 });
   return ThreadEngine.create({ ...options, workers }, perWorker);
 }

@@ -239,7 +239,7 @@ export class Sequential extends Graph {
     const optimizer = this.optimizer ?? getOptimizer('sgd');
     const engine = await createEngine({
       model: this, optimizer, loss: this.loss ?? 'mean_squared_error', metrics: this.metricNames, workers,
-      maxRows: batchSize, labelWidth: this.labelWidth(),
+      maxRows: batchSize, labelWidth: this.labelWidth(), inference: true,
     });
     try {
       return await fn(engine, batchSize);
