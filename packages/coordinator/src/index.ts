@@ -21,10 +21,10 @@ export function defaultWorkers(): number {
 
 /**
  * Starts the engine for a fit: threads for as many workers as the largest batch keeps busy
- * (`usefulWorkers`), or the main thread when that is one (for `inference`, every worker asked
- * for once the batch keeps two busy). A smaller batch (the last of an epoch)
- * computes on fewer of them by the same rule, but every worker still takes its share of the
- * optimizer update (at batch size 1 that is most of a step).
+ * (`usefulWorkers`), or the main thread when that is one. A smaller batch (the last of an
+ * epoch) computes on fewer of them by the same rule, but every worker still takes its share of
+ * the optimizer update (at batch size 1 that is most of a step). An `inference` engine takes
+ * every worker asked for once a batch keeps two busy.
  */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const requested = checkWorkers(options.workers);
