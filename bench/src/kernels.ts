@@ -15,6 +15,7 @@ import {
   softmaxRows, wasmActivationGradBias, wasmAdamUpdate, wasmAllocator, wasmBiasActivation,
 } from '@loom/tensor';
 import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
+import { median } from './mlp.js';
 import { timeBlas, type BlasResult, type Shape3 } from './openblas.js';
 import { startClock, type Row, type SuiteResult, suiteResult } from './report.js';
 import { loadTf, type TfBackend } from './tfjs.js';
@@ -110,12 +111,6 @@ interface Measured {
   samples: number;
 }
 
-function medianOf(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /**
  * Runs each function as a benchmark.js benchmark and keeps the median sample: other processes
  * share this machine, and a median shrugs off the samples they hit where a mean does not.
@@ -146,7 +141,7 @@ function measure(cases: [string, () => void][], config: KernelsConfig): Measured
   const out: Measured[] = [];
   suite.forEach((b: Benchmark) => {
     if (b.error) throw b.error;
-    out.push({ name: b.name!, seconds: medianOf(b.stats.sample), meanSeconds: b.stats.mean, rme: b.stats.rme, samples: b.stats.sample.length });
+    out.push({ name: b.name!, seconds: median(b.stats.sample), meanSeconds: b.stats.mean, rme: b.stats.rme, samples: b.stats.sample.length });
   });
   return out;
 }

@@ -60,13 +60,14 @@ function wasmFile(relaxed: boolean): string {
 
 let relaxedFlagSet = false;
 
+/** Compiled once per thread and build choice: engines share the module (workers receive it with the setup). */
+const compiledCache = new Map<boolean, { module: WasmModule; relaxed: boolean } | null>();
+
 /**
  * Compiles the kernels: the relaxed-SIMD build where the runtime accepts it (on Node 20 after
  * turning on V8's flag, which must happen before any module is compiled), else plain SIMD128.
  * Returns null when neither build is present or valid (e.g. not built yet).
  */
-const compiledCache = new Map<boolean, { module: WasmModule; relaxed: boolean } | null>();
-
 export function compileWasmKernels(options: { relaxed?: boolean } = {}): { module: WasmModule; relaxed: boolean } | null {
   const tryRelaxed = options.relaxed ?? true;
   if (!compiledCache.has(tryRelaxed)) compiledCache.set(tryRelaxed, compileUncached(tryRelaxed));
