@@ -6,7 +6,7 @@ mkdir -p "$dir/src"
 deps=""; refs=""
 for d in "$@"; do
   deps+="\"@loom/$d\": \"*\","
-  if [ "$d" = "loom" ]; then path=packages/loom; else path=packages/$d; fi
+  path=packages/$d
   rel=$(realpath --relative-to="$dir" "$path")
   refs+="{ \"path\": \"$rel\" },"
 done

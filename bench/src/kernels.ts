@@ -8,7 +8,7 @@
  * wasm elementwise kernels of a training step against the JS ones.
  */
 import Benchmark from 'benchmark';
-import { Adam, Tensor } from 'loom';
+import { Adam, Tensor } from '@loom/loom';
 import { activationKernels } from '@loom/autodiff';
 import {
   activeWasmBackend, add, attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, gemm, inWasmMemory, relu,

@@ -2,7 +2,7 @@
  * The workload every training benchmark shares: the Keras tutorial's MNIST MLP
  * (784-500-500-10, relu/softmax, Adam, categorical cross-entropy), and how Loom is timed on it.
  */
-import { Sequential, Tensor, layers, loadMnist, setSeed, toCategorical } from 'loom';
+import { Sequential, Tensor, layers, loadMnist, setSeed, toCategorical } from '@loom/loom';
 import { compileWasmKernels, requestedBackend } from '@loom/tensor';
 
 export const MNIST_HIDDEN = [500, 500];

@@ -3,7 +3,7 @@
  * file with a label column, or, for `predict`, a CSV or IDX file of features only.
  */
 import { extname } from 'node:path';
-import { loadMnist, readCsv, readIdx, tensor, toCategorical, type InputData, type Tensor } from 'loom';
+import { loadMnist, readCsv, readIdx, tensor, toCategorical, type InputData, type Tensor } from '@loom/loom';
 
 /** Features and integer class labels. */
 export interface LabeledData {

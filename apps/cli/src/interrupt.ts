@@ -4,7 +4,7 @@
  * makes a second Ctrl-C quit at once. Before training starts or after it ends there is nothing
  * to save, so a signal exits straight away with the shell's code (130 for SIGINT).
  */
-import { Callback } from 'loom';
+import { Callback } from '@loom/loom';
 import { signalExitCode } from './errors.js';
 
 type Stage = 'setup' | 'training' | 'done';

@@ -1,5 +1,5 @@
 /** Small formatting helpers shared by the commands. */
-import { Dense, type Sequential } from 'loom';
+import { Dense, type Sequential } from '@loom/loom';
 
 /** "784-500-500-10": input size, then the units of each dense layer (other layers keep the width). */
 export function architecture(model: Sequential): string {

@@ -1,6 +1,6 @@
 /** `loom evaluate CKPT`: loss and metrics of a saved model on the MNIST test set or a CSV file. */
 import type { Command } from 'commander';
-import { defaultWorkers, loadModel } from 'loom';
+import { defaultWorkers, loadModel } from '@loom/loom';
 import { labeledCsv, mnist, targets } from '../data.js';
 import { EXIT } from '../errors.js';
 import { column, positiveInt } from '../parsers.js';

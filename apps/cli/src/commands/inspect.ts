@@ -1,6 +1,6 @@
 /** `loom inspect CKPT`: what a checkpoint holds, without loading the model. */
 import type { Command } from 'commander';
-import { inspectCheckpoint } from 'loom';
+import { inspectCheckpoint } from '@loom/loom';
 import { EXIT } from '../errors.js';
 
 export function registerInspect(program: Command): void {

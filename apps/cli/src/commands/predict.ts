@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { defaultWorkers, loadModel, type Tensor } from 'loom';
+import { defaultWorkers, loadModel, type Tensor } from '@loom/loom';
 import { features } from '../data.js';
 import { EXIT } from '../errors.js';
 import { column, positiveInt } from '../parsers.js';

@@ -5,7 +5,7 @@ import { Option, type Command } from 'commander';
 import {
   Callback, ModelCheckpoint, Sequential, activationNames, defaultWorkers, latestCheckpoint, layers, loadModel, lossNames,
   optimizerNames, setSeed, type History,
-} from 'loom';
+} from '@loom/loom';
 import { classCount, labeledCsv, mnist, targets, type LabeledData } from '../data.js';
 import { UsageError, signalExitCode, EXIT } from '../errors.js';
 import { InterruptGuard } from '../interrupt.js';
