@@ -75,6 +75,22 @@ describe('matmul', () => {
     expect(Number.isNaN(out[0]!)).toBe(true);
   });
 
+  it('with lda, a block of rows of op(A) gives the same bits as those rows of the whole product', () => {
+    // A worker's share of a weight gradient: rows [i0, i1) of Xᵀ·dZ read from the whole batch X.
+    for (const ta of [true, false]) {
+      const m = 23, k = 300, n = 13;
+      const a = randomUniform(ta ? [k, m] : [m, k], -1, 1, rng).data;
+      const b = randomUniform([k, n], -1, 1, rng).data;
+      const all = new Float32Array(m * n);
+      gemm(m, n, k, a, ta, b, false, all);
+      for (const [i0, i1] of [[0, 9], [9, 11], [11, 23], [5, 6]] as const) {
+        const block = new Float32Array((i1 - i0) * n);
+        gemm(i1 - i0, n, k, ta ? a.subarray(i0) : a.subarray(i0 * k), ta, b, false, block, false, ta ? m : k);
+        expect(block).toEqual(all.subarray(i0 * n, i1 * n));
+      }
+    }
+  });
+
   it('gemm with k = 0 yields zeros', () => {
     const c = new Float32Array([1, 2]);
     gemm(1, 2, 0, new Float32Array(0), false, new Float32Array(0), false, c);

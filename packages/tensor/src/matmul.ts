@@ -21,7 +21,10 @@ let packB = new Float32Array(NC * KC);
 /**
  * The raw kernel over flat arrays. Runs in WebAssembly when a wasm backend is attached in this
  * thread and all three arrays live in its memory; this JavaScript version is the reference. `a` is M×K (K×M if `transA`), `b` is K×N (N×K if `transB`),
- * `c` is M×N; all row-major and starting at index 0 of the given arrays.
+ * `c` is M×N; all row-major and starting at index 0 of the given arrays. `lda` is the row
+ * length of A as stored (M when `transA`, else K, by default): a larger one reads a block of
+ * a wider matrix, e.g. a range of input features of a batch for one worker's share of a
+ * weight gradient.
  */
 export function gemm(
   m: number,
@@ -33,9 +36,10 @@ export function gemm(
   transB: boolean,
   c: Float32Array,
   accumulate = false,
+  lda = transA ? m : k,
 ): void {
   if (m > 0 && n > 0 && k > 0 && inWasmMemory(c) && inWasmMemory(a) && inWasmMemory(b)) {
-    wasmGemm(m, n, k, a, transA, b, transB, c, accumulate);
+    wasmGemm(m, n, k, a, transA, b, transB, c, accumulate, lda);
     return;
   }
   if (!accumulate) c.fill(0, 0, m * n);
@@ -43,7 +47,7 @@ export function gemm(
   // With a handful of rows (batch size 1 on one thread) packing B would cost as much as the
   // product itself, so read the operands in place.
   if (m < SMALL_M) {
-    gemmSmallM(m, n, k, a, transA, b, transB, c);
+    gemmSmallM(m, n, k, a, transA, b, transB, c, lda);
     return;
   }
   const nPanelsMax = Math.ceil(Math.min(NC, n) / 4) * 4;
@@ -60,7 +64,7 @@ export function gemm(
       packPanelsB(b, transB, n, k, pc, kc, jc, nc, pb);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        packPanelsA(a, transA, m, k, ic, mc, pc, kc, pa);
+        packPanelsA(a, transA, lda, ic, mc, pc, kc, pa);
         for (let jr = 0; jr < nc; jr += 4) {
           const nr = Math.min(4, nc - jr);
           const bOff = (jr >> 2) * 4 * kc;
@@ -82,7 +86,7 @@ export function gemm(
  */
 let smallRow = new Float64Array(1024);
 function gemmSmallM(
-  m: number, n: number, k: number, a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, c: Float32Array,
+  m: number, n: number, k: number, a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, c: Float32Array, lda: number,
 ): void {
   if (smallRow.length < n) smallRow = new Float64Array(n);
   const acc = smallRow;
@@ -93,7 +97,7 @@ function gemmSmallM(
       if (!transB) {
         acc.fill(0, 0, n);
         for (let p = pc; p < pEnd; p++) {
-          const av = transA ? a[p * m + i]! : a[i * k + p]!;
+          const av = transA ? a[p * lda + i]! : a[i * lda + p]!;
           const bp = p * n;
           for (let j = 0; j < n; j++) acc[j] += av * b[bp + j]!;
         }
@@ -102,9 +106,9 @@ function gemmSmallM(
         for (let j = 0; j < n; j++) {
           const bj = j * k;
           let s = 0;
-          if (transA) for (let p = pc; p < pEnd; p++) s += a[p * m + i]! * b[bj + p]!;
+          if (transA) for (let p = pc; p < pEnd; p++) s += a[p * lda + i]! * b[bj + p]!;
           else {
-            const ai = i * k;
+            const ai = i * lda;
             for (let p = pc; p < pEnd; p++) s += a[ai + p]! * b[bj + p]!;
           }
           c[ci + j] += s;
@@ -116,7 +120,7 @@ function gemmSmallM(
 
 /** Packs rows [ic, ic+mc) × depth [pc, pc+kc) of op(A) into 4-row panels, k-major, zero-padded. */
 function packPanelsA(
-  a: Float32Array, transA: boolean, m: number, k: number,
+  a: Float32Array, transA: boolean, lda: number,
   ic: number, mc: number, pc: number, kc: number, out: Float32Array,
 ): void {
   for (let ir = 0; ir < mc; ir += 4) {
@@ -129,10 +133,10 @@ function packPanelsA(
       }
       const i = ic + ir + r;
       if (transA) {
-        // A stored K×M: element (i, p) at p*m + i
-        for (let p = 0; p < kc; p++) out[base + p * 4 + r] = a[(pc + p) * m + i]!;
+        // A stored K×M (rows lda long): element (i, p) at p*lda + i
+        for (let p = 0; p < kc; p++) out[base + p * 4 + r] = a[(pc + p) * lda + i]!;
       } else {
-        const row = i * k + pc;
+        const row = i * lda + pc;
         for (let p = 0; p < kc; p++) out[base + p * 4 + r] = a[row + p]!;
       }
     }

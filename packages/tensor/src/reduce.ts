@@ -86,3 +86,13 @@ export function argmaxRow(data: Float32Array, offset: number, cols: number): num
   }
   return bestK;
 }
+
+/**
+ * out[j] = Σ_r x[r·cols + j] for the columns j in [from, to) of a row-major [rows, cols] array
+ * (a bias gradient, or one worker's share of it): each column is summed in row order in
+ * float32, as the wasm epilogue sums it, so a share gives the bits of the whole.
+ */
+export function columnSums(x: Float32Array, rows: number, cols: number, from: number, to: number, out: Float32Array): void {
+  out.fill(0, from, to);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) for (let j = from; j < to; j++) out[j] += x[o + j]!;
+}

@@ -73,3 +73,19 @@ export function normalizeAxis(axis: number, rank: number, op: string): number {
   }
   return a;
 }
+
+/**
+ * First index of part `index` when `length` items are cut into `parts` contiguous near-equal
+ * parts (the first `length % parts` parts get one more); part `index` ends where part
+ * `index + 1` starts. A number rather than a pair, so a training step can call it without
+ * allocating.
+ */
+export function partStart(length: number, parts: number, index: number): number {
+  const base = Math.floor(length / parts), extra = length % parts;
+  return index * base + Math.min(index, extra);
+}
+
+/** [from, to) of part `index` of `parts` contiguous near-equal parts of `length` items. */
+export function partBounds(length: number, parts: number, index: number): [number, number] {
+  return [partStart(length, parts, index), partStart(length, parts, index + 1)];
+}

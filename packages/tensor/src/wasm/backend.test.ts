@@ -57,6 +57,18 @@ for (const relaxed of [false, true]) {
         }
       }
     });
+
+    it('with lda, give a block of rows of op(A) the bits of those rows of the whole product', () => {
+      const m = 150, k = 130, n = 19; // 150 rows: B packed for the whole, not for the short blocks
+      const a = fill(wasmAllocator.float32(k * m)), b = fill(wasmAllocator.float32(k * n));
+      const all = wasmAllocator.float32(m * n);
+      gemm(m, n, k, a, true, b, false, all);
+      for (const [i0, i1] of [[0, 74], [74, 75], [75, 77], [77, 150]] as const) {
+        const block = wasmAllocator.float32((i1 - i0) * n);
+        gemm(i1 - i0, n, k, a.subarray(i0), true, b, false, block, false, m);
+        expect(Array.from(block)).toEqual(Array.from(all.subarray(i0 * n, i1 * n)));
+      }
+    });
   });
 }
 

@@ -199,11 +199,12 @@ function scratchFloat32(length: number, which: 0 | 1): Float32Array {
  */
 export function wasmGemm(
   m: number, n: number, k: number, a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, c: Float32Array, accumulate: boolean,
+  lda = transA ? m : k,
 ): void {
   const w = active!.kernels;
   // A(i, p) and B(p, j) as byte strides (row, column) of how each is stored. (Plain
   // conditionals, not destructured pairs: a step must not allocate.)
-  const rsA = transA ? 4 : k * 4, csA = transA ? m * 4 : 4;
+  const rsA = transA ? 4 : lda * 4, csA = transA ? lda * 4 : 4;
   const rsB = transB ? 4 : n * 4, csB = transB ? k * 4 : 4;
   const kcMax = Math.min(KC, k);
   const packA = scratchFloat32(Math.ceil(m / 4) * 4 * kcMax, 0).byteOffset;
