@@ -1,3 +1,4 @@
+import type { Sequential } from '@loom/layers';
 import {
   activeWasmBackend, attachWasmBackend, compileWasmKernels, createWasmMemory, requestedBackend, resetWasmMemory,
   sharedAllocator, wasmAllocator, type Allocator, type WasmMemory, type WasmModule,
@@ -55,7 +56,8 @@ export function tearDownBackend(wasm: WasmSetup | null): void {
   if (wasm && pool?.wasm === wasm && pool.leases > 0) pool.leases--;
 }
 
-/** Bytes an engine's memory should start with: parameters, W gradient rows, slots, batches, activations. */
-export function estimateBytes(params: number, workers: number, slots: number, maxRows: number, activationsPerRow: number): number {
-  return 4 * (params * (2 + workers + slots) + maxRows * activationsPerRow * (workers + 2)) + (1 << 20);
+/** Bytes an engine's memory should start with: parameters, gradient, slots, batch, step buffers of `capacity` rows. */
+export function estimateBytes(model: Sequential, slots: number, maxRows: number, capacity: number): number {
+  const perRow = model.layers.reduce((sum, l) => sum + 4 * l.outputSize + l.inputSize, 0);
+  return 4 * (model.countParams() * (2 + slots) + maxRows * (model.inputSize + model.outputSize) + capacity * perRow) + (1 << 20);
 }

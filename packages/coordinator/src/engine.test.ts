@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Random, setSeed } from '@loom/tensor';
 import { Sequential, layers } from '@loom/layers';
-import { Adam, SGD, type Optimizer } from '@loom/optimizers';
+import { Adadelta, Adagrad, Adam, Adamax, Nadam, RMSprop, SGD, type Optimizer } from '@loom/optimizers';
 import { MIN_WORK_PER_WORKER, ThreadEngine, createEngine, usefulWorkers, type Engine, type FaultInjection } from './index.js';
 
 const IN = 12, CLASSES = 4, N = 96;
@@ -22,11 +22,11 @@ function makeModel(dropout = false): Sequential {
 }
 
 /** Trains `epochs` passes over X in batches, like fit does, and returns the final weights. */
-async function train(workers: number, opts: { batch?: number; dropout?: boolean; optimizer?: Optimizer; fault?: FaultInjection; retries?: number; threaded?: boolean } = {}) {
-  const { batch = 10, dropout = false, optimizer = new Adam({ learningRate: 0.01 }), fault, retries = 0, threaded = false } = opts;
+async function train(workers: number, opts: { batch?: number; dropout?: boolean; optimizer?: Optimizer; fault?: FaultInjection; retries?: number; threaded?: boolean; backend?: 'js' | 'wasm' } = {}) {
+  const { batch = 10, dropout = false, optimizer = new Adam({ learningRate: 0.01 }), fault, retries = 0, threaded = false, backend } = opts;
   const model = makeModel(dropout);
   const options = {
-    model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault, retryWorkerFaults: retries,
+    model, optimizer, loss: 'categorical_crossentropy', metrics: ['accuracy'], workers, maxRows: batch, labelWidth: CLASSES, faultInjection: fault, retryWorkerFaults: retries, backend,
     minWorkPerWorker: 0, // this test model is tiny: force the threads
   };
   // threaded: a worker thread even for workers: 1 (createEngine would use the main thread).
@@ -51,24 +51,38 @@ async function train(workers: number, opts: { batch?: number; dropout?: boolean;
   }
 }
 
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
-  return d;
-}
-
 describe('engines', () => {
-  it('1, 2 and 3 workers give the same weights within float32 rounding (3 does not divide the batch)', async () => {
-    const one = await train(1, { dropout: true });
-    const two = await train(2, { dropout: true });
-    const three = await train(3, { dropout: true });
-    expect(one.iterations).toBe(20);
-    expect(two.iterations).toBe(20);
-    expect(maxDiff(one.params, two.params)).toBeLessThan(1e-4);
-    expect(maxDiff(one.params, three.params)).toBeLessThan(1e-4);
-    expect(maxDiff(one.pred, three.pred)).toBeLessThan(1e-4);
-    expect(Math.abs(one.evalStats[0]! - three.evalStats[0]!)).toBeLessThan(1e-3);
-    expect(one.losses[one.losses.length - 1]!).toBeLessThan(one.losses[0]!);
+  // Bit for bit: row-invariant kernels, the loss scaled by the batch size, every weight-gradient
+  // element summed over all rows in one order by its chunk owner, and the batch's loss summed
+  // by one worker. N = 96 in batches of 10 ends each epoch with a batch of 6; 3 and 4 workers
+  // divide neither.
+  for (const backend of ['wasm', 'js'] as const) {
+    it(`1, 2, 3 and 4 workers give the same bits: weights, losses, evaluate, predict (${backend} kernels, dropout)`, async () => {
+      const one = await train(1, { dropout: true, backend });
+      expect(one.iterations).toBe(20);
+      expect(one.losses[one.losses.length - 1]!).toBeLessThan(one.losses[0]!);
+      for (const w of [2, 3, 4]) {
+        const many = await train(w, { dropout: true, backend });
+        expect(many.params, `${w} workers`).toEqual(one.params);
+        expect(many.losses, `${w} workers`).toEqual(one.losses);
+        expect(many.evalStats, `${w} workers`).toEqual(one.evalStats);
+        expect(many.pred, `${w} workers`).toEqual(one.pred);
+      }
+    });
+  }
+
+  it('every optimizer gives the same bits on 1 and 3 workers, batch 32 (3 does not divide it)', async () => {
+    const optimizers = (): Optimizer[] => [
+      new SGD({ learningRate: 0.1, momentum: 0.9, nesterov: true }), new RMSprop({ learningRate: 0.01 }), new Adagrad({ learningRate: 0.1 }),
+      new Adadelta({ learningRate: 1 }), new Adam({ learningRate: 0.01 }), new Adamax({ learningRate: 0.01 }), new Nadam({ learningRate: 0.01 }),
+    ];
+    const a = optimizers(), b = optimizers();
+    for (let i = 0; i < a.length; i++) {
+      const one = await train(1, { batch: 32, optimizer: a[i]! });
+      const three = await train(3, { batch: 32, optimizer: b[i]! });
+      expect(three.params, a[i]!.name).toEqual(one.params);
+      expect(three.losses, a[i]!.name).toEqual(one.losses);
+    }
   });
 
   it('one worker thread gives the main thread\'s weights bit for bit', async () => {
@@ -83,16 +97,17 @@ describe('engines', () => {
     expect(a.params).toEqual(b.params);
   });
 
-  it('runs a batch smaller than the worker count on fewer workers', async () => {
+  it('runs a batch smaller than the worker count on fewer workers, with the same bits', async () => {
     const one = await train(1, { batch: 1 });
     const three = await train(3, { batch: 1 });
-    expect(maxDiff(one.params, three.params)).toBeLessThan(1e-5);
+    expect(three.params).toEqual(one.params);
   });
 
-  it('a worker that throws rejects the step with its error, quickly, and leaves no thread', async () => {
-    const t0 = Date.now();
+  it('a worker that throws rejects the step with its error, and its threads go back to the pool', async () => {
     await expect(train(2, { fault: { worker: 1, atStep: 3, kind: 'throw' } })).rejects.toThrow(/injected fault in worker 1 at step 3/);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    // The pool's threads are free again: the next engine trains on them.
+    const after = await train(2);
+    expect(after.iterations).toBe(20);
   });
 
   it('a worker that dies rejects the step', async () => {

@@ -11,8 +11,10 @@ export { MIN_WORK_PER_WORKER, checkWorkers, usefulWorkers } from './engine.js';
 export { LocalEngine } from './local-engine.js';
 export { setUpBackend, type BackendChoice, type WasmSetup } from './backend.js';
 export { ThreadEngine } from './thread-engine.js';
-export { partBounds, reduceChunk } from './all-reduce.js';
+export { EVAL_BLOCK, stepCapacity, type SharedState } from './plan.js';
+export { poolInfo, shutdown } from './pool.js';
 export { Replica, type ReplicaSpec } from './replica.js';
+export { partBounds, partStart } from '@loom/tensor';
 
 /** The default worker count: every core the process may use. */
 export function defaultWorkers(): number {
@@ -22,9 +24,9 @@ export function defaultWorkers(): number {
 /**
  * Starts the engine for a fit: threads for as many workers as the largest batch keeps busy
  * (`usefulWorkers`), or the main thread when that is one. A smaller batch (the last of an
- * epoch) computes on fewer of them by the same rule, but every worker still takes its share of
- * the optimizer update (at batch size 1 that is most of a step). An `inference` engine takes
- * every worker asked for once a batch keeps two busy.
+ * epoch) computes on fewer of them by the same rule, but every worker still owns its part of
+ * the weight gradient and the update. An `inference` engine takes every worker asked for once
+ * a batch keeps two busy.
  */
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const requested = checkWorkers(options.workers);

@@ -1,12 +1,14 @@
-import { allocFloat32, heapAllocator, withAllocator } from '@loom/tensor';
+import { allocFloat32, heapAllocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend, type WasmSetup } from './backend.js';
 import type { Engine, EngineOptions } from './engine.js';
-import { Replica } from './replica.js';
+import { EVAL_BLOCK, placeModel, releaseToHeap, stepCapacity, sumBlocks } from './plan.js';
+import { Replica, specOf } from './replica.js';
 
 /**
- * workers = 1: the same replica code, in the main thread, no workers. With the wasm backend the
- * model's parameters, gradients, optimizer slots, batch and activations move into the wasm
- * memory for the engine's life.
+ * workers = 1: the threaded step's code as shard 0 of 1 and part 0 of 1, in the main thread, no
+ * workers, so it gives the threaded engine's bits. With the wasm backend the model's
+ * parameters, gradient, optimizer slots, batch and step buffers move into the wasm memory for
+ * the engine's life.
  */
 export class LocalEngine implements Engine {
   readonly workers = 1;
@@ -23,74 +25,40 @@ export class LocalEngine implements Engine {
     const { model, optimizer } = options;
     const p = model.countParams();
     if (!optimizer.built) optimizer.build([p]);
-    const activations = model.layers.reduce((sum, l) => sum + 4 * l.outputSize, model.inputSize);
-    const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(p, 1, optimizer.slotNames.length, options.maxRows, activations));
+    const capacity = stepCapacity(options.maxRows, 1);
+    const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(model, optimizer.slotNames.length, options.maxRows, capacity));
     this.wasm = wasm;
     this.backend = wasm ? 'wasm' : 'js';
     const alloc = wasm ? allocator : heapAllocator;
-    [this.x, this.y] = withAllocator(alloc, () => {
-      if (wasm) {
-        const params = allocFloat32(p);
-        params.set(model.params);
-        model.bindParameters(params, allocFloat32(p));
-        optimizer.setSlots([optimizer.slots[0]!.map((s) => {
-          const moved = allocFloat32(s.length);
-          moved.set(s);
-          return moved;
-        })]);
-      }
-      return [allocFloat32(options.maxRows * model.inputSize), allocFloat32(options.maxRows * options.labelWidth)];
-    });
+    placeModel(model, optimizer, alloc, capacity);
+    [this.x, this.y] = [alloc.float32(options.maxRows * model.inputSize), alloc.float32(options.maxRows * options.labelWidth)];
     this.replica = new Replica(specOf(options), model, optimizer, alloc);
     this.stats = new Float64Array(this.replica.statsWidth);
   }
 
   async trainStep(rows: number, seed: number, step: number): Promise<void> {
-    const { model, optimizer } = this.replica;
+    const { optimizer } = this.replica;
     const t = optimizer.iterations + 1;
     const fault = this.options.faultInjection;
     if (fault && fault.worker === 0 && fault.atStep === t) throw new Error(`injected fault at step ${t}`);
-    this.replica.trainShard(this.x, this.y, rows, 0, 1, seed, step, this.stats, 0);
-    optimizer.updateRange(model.params, model.grads, optimizer.slots[0]!, 0, model.params.length, t);
+    this.replica.trainRows(this.x, this.y, rows, 0, 1, seed, step);
+    this.replica.trainChunk(this.x, rows, 0, 1, t);
+    this.replica.batchStats(this.x, this.y, rows, this.stats);
     optimizer.iterations = t;
   }
 
   async evaluate(x: Float32Array, y: Float32Array, n: number, batchSize: number): Promise<Float64Array> {
-    return this.replica.evaluateRange(x, y, 0, n, batchSize);
+    return sumBlocks([this.replica.evaluateBlocks(x, y, 0, n, Math.min(batchSize, EVAL_BLOCK))], this.replica.statsWidth);
   }
 
   async predict(x: Float32Array, n: number, batchSize: number): Promise<Float32Array> {
     const out = allocFloat32(n * this.replica.model.outputSize);
-    this.replica.predictRange(x, out, 0, n, batchSize);
+    this.replica.predictRange(x, out, 0, n, Math.min(batchSize, EVAL_BLOCK));
     return out;
   }
 
   async close(): Promise<void> {
-    releaseToHeap(this.options);
+    releaseToHeap(this.options.model, this.options.optimizer, this.options.maxRows);
     tearDownBackend(this.wasm);
   }
-}
-
-/**
- * After an engine: the model's parameters and the optimizer's slots back in ordinary memory
- * (copies), and its layer buffers too, so the engine's shared or wasm memory can be freed.
- */
-export function releaseToHeap(options: EngineOptions): void {
-  const { model, optimizer } = options;
-  if (model.params.buffer instanceof ArrayBuffer) return;
-  model.bindParameters(model.params.slice(), new Float32Array(model.countParams()));
-  if (optimizer.built) optimizer.setSlots([optimizer.slots[0]!.map((s) => s.slice())]);
-  withAllocator(heapAllocator, () => model.allocateBuffers(options.maxRows));
-}
-
-export function specOf(options: EngineOptions) {
-  return {
-    model: options.model.getConfig(),
-    inputShape: options.model.inputShape,
-    loss: options.loss,
-    metrics: options.metrics,
-    optimizer: { name: options.optimizer.name, config: options.optimizer.getConfig() },
-    maxRows: options.maxRows,
-    labelWidth: options.labelWidth,
-  };
 }

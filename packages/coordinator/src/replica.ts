@@ -1,7 +1,8 @@
 import { Sequential, getLoss, getMetric, type LossKernel, type MetricKernel, type SequentialConfig, type StepInfo } from '@loom/layers';
 import { optimizerFromConfig, type Optimizer } from '@loom/optimizers';
-import { allocFloat32, heapAllocator, withAllocator, type Allocator } from '@loom/tensor';
-import { partBounds } from './all-reduce.js';
+import { allocFloat32, heapAllocator, partStart, withAllocator, type Allocator } from '@loom/tensor';
+import type { EngineOptions } from './engine.js';
+import { EVAL_BLOCK } from './plan.js';
 
 /** Everything a thread needs to rebuild the model, loss, metrics and optimizer (structured-cloneable). */
 export interface ReplicaSpec {
@@ -16,10 +17,22 @@ export interface ReplicaSpec {
   labelWidth: number;
 }
 
+export function specOf(options: EngineOptions): ReplicaSpec {
+  return {
+    model: options.model.getConfig(),
+    inputShape: options.model.inputShape,
+    loss: options.loss,
+    metrics: options.metrics,
+    optimizer: { name: options.optimizer.name, config: options.optimizer.getConfig() },
+    maxRows: options.maxRows,
+    labelWidth: options.labelWidth,
+  };
+}
+
 /**
  * One replica of the model: the per-thread half of a step. Both engines use it (the local one
- * in the main thread, the threaded one in each worker), so there is one implementation of
- * shard bounds, gradient scaling and stats.
+ * in the main thread as shard 0 of 1, the threaded one in each worker), so the two run the
+ * same code and give the same bits.
  */
 export class Replica {
   readonly model: Sequential;
@@ -31,12 +44,18 @@ export class Replica {
   readonly info: StepInfo = { training: true, seed: 0, step: 0, rowOffset: 0 };
   /** Cached shard views by batch size: a step allocates nothing once each size has been seen. */
   private readonly shardViews = new Map<number, { x: Float32Array; y: Float32Array; from: number; rows: number }>();
+  /** Cached [from, to) parameter ranges of each part (`Sequential.weightChunks`). */
+  private readonly chunkRanges = new Map<number, number[]>();
 
-  /** Where each evaluation chunk is copied when its rows do not already live in `allocator`'s memory. */
+  /** Where each evaluation block is copied when its rows do not already live in `allocator`'s memory. */
   private readonly stageX: Float32Array;
   private readonly stageY: Float32Array;
-  private readonly stageChunks: boolean;
+  private readonly stageBlocks: boolean;
 
+  /**
+   * `model`/`optimizer` given: the main thread's own (already placed by the engine). Otherwise
+   * rebuilt from `spec`; the caller binds parameters and step buffers to the shared ones.
+   */
   constructor(spec: ReplicaSpec, model?: Sequential, optimizer?: Optimizer, allocator: Allocator = heapAllocator) {
     this.model = model ?? Sequential.fromConfig(spec.model);
     if (!this.model.built) this.model.build(spec.inputShape, { initialize: false });
@@ -45,14 +64,11 @@ export class Replica {
     this.inputSize = this.model.inputSize;
     this.metrics = spec.metrics.map((m) => getMetric(m, this.loss, this.model.outputSize));
     this.labelWidth = spec.labelWidth;
-    // Size every buffer for the largest batch now, not in the first step, in the engine's memory.
-    this.stageChunks = allocator !== heapAllocator;
-    [this.stageX, this.stageY] = withAllocator(allocator, () => {
-      this.model.allocateBuffers(spec.maxRows);
-      return this.stageChunks
-        ? [allocFloat32(spec.maxRows * this.inputSize), allocFloat32(spec.maxRows * spec.labelWidth)]
-        : [new Float32Array(0), new Float32Array(0)];
-    });
+    this.stageBlocks = allocator !== heapAllocator;
+    const stageRows = Math.max(spec.maxRows, EVAL_BLOCK);
+    [this.stageX, this.stageY] = withAllocator(allocator, () => this.stageBlocks
+      ? [allocFloat32(stageRows * this.inputSize), allocFloat32(stageRows * spec.labelWidth)]
+      : [new Float32Array(0), new Float32Array(0)]);
   }
 
   get statsWidth(): number {
@@ -60,64 +76,89 @@ export class Replica {
   }
 
   /**
-   * Forward and backward on this worker's contiguous shard of a `rows`-row batch held in
-   * (x, y); writes the gradient of (shard loss sum)/rows into the model's gradient buffer and
-   * the loss and metric sums into stats at `statsOffset`.
+   * The row stage on shard `shard` of `shards` of a `rows`-row batch held in (x, y) from row 0:
+   * forward and backward to every layer's output gradient, in this shard's window of the step
+   * buffers. The loss is scaled by the batch size, not the shard's.
    */
-  trainShard(
-    x: Float32Array, y: Float32Array, rows: number, worker: number, active: number,
-    seed: number, step: number, stats: Float64Array, statsOffset: number,
-  ): void {
-    const key = rows * 1024 + worker * 32 + active;
+  trainRows(x: Float32Array, y: Float32Array, rows: number, shard: number, shards: number, seed: number, step: number): void {
+    const key = rows * 1024 + shard * 32 + shards;
     let v = this.shardViews.get(key);
     if (!v) {
-      const [from, to] = partBounds(rows, active, worker);
+      const from = partStart(rows, shards, shard), to = partStart(rows, shards, shard + 1);
       v = { x: x.subarray(from * this.inputSize, to * this.inputSize), y: y.subarray(from * this.labelWidth, to * this.labelWidth), from, rows: to - from };
       this.shardViews.set(key, v);
     }
-    for (let i = 0; i < this.statsWidth; i++) stats[statsOffset + i] = 0;
     const info = this.info;
     info.training = true;
     info.seed = seed;
     info.step = step;
     info.rowOffset = v.from;
-    this.model.trainStep(v.x, v.y, v.rows, this.loss, this.metrics, 1 / rows, info, stats, statsOffset);
-  }
-
-  /** Loss and metric sums over samples [from, to) of (x, y), in chunks of `batchSize`, inference mode. */
-  evaluateRange(x: Float32Array, y: Float32Array, from: number, to: number, batchSize: number): Float64Array {
-    const stats = new Float64Array(this.statsWidth);
-    const info: StepInfo = { training: false, seed: 0, step: 0, rowOffset: 0 };
-    for (let s = from; s < to; s += batchSize) {
-      const n = Math.min(batchSize, to - s);
-      const [xs, ys] = this.stage(x.subarray(s * this.inputSize, (s + n) * this.inputSize), y.subarray(s * this.labelWidth, (s + n) * this.labelWidth), n);
-      this.model.evaluateStep(xs, ys, n, this.loss, this.metrics, info, stats);
-    }
-    return stats;
+    this.model.setWindow(v.from);
+    this.model.backwardRows(v.x, v.y, v.rows, this.loss, 1 / rows, info);
   }
 
   /**
-   * Evaluation data usually lives outside the engine's memory: with the wasm backend each chunk
-   * is copied into the replica's staging rows so the kernels still run in wasm (one copy per
-   * chunk; training batches are written there directly and never copied).
+   * The chunk stage, part `part` of `parts`: this part of every weight gradient over all rows of
+   * the batch whose input is `x`, then the optimizer's step t on exactly those ranges.
    */
-  private stage(x: Float32Array, y: Float32Array | null, n: number): [Float32Array, Float32Array] {
-    // Without labels (predict) the second element is unused.
-    if (!this.stageChunks || n > this.stageX.length / this.inputSize) return [x, y ?? this.stageY];
-    this.stageX.set(x);
-    if (y) this.stageY.set(y);
-    return [this.stageX, this.stageY];
+  trainChunk(x: Float32Array, rows: number, part: number, parts: number, t: number): void {
+    const model = this.model, opt = this.optimizer;
+    model.weightGradients(x, rows, part, parts);
+    const key = part * 4096 + parts;
+    let ranges = this.chunkRanges.get(key);
+    if (!ranges) this.chunkRanges.set(key, (ranges = model.weightChunks(part, parts)));
+    const params = model.params, grads = model.grads, slots = opt.slots[0]!;
+    for (let i = 0; i < ranges.length; i += 2) opt.updateRange(params, grads, slots, ranges[i]!, ranges[i + 1]!, t);
+  }
+
+  /** The whole batch's [loss sum, metric sums…] into `stats` (overwritten), from the last step's outputs. */
+  batchStats(x: Float32Array, y: Float32Array, rows: number, stats: Float64Array): void {
+    stats.fill(0);
+    this.model.batchStats(x, y, rows, this.loss, this.metrics, stats, 0);
+  }
+
+  /**
+   * Loss and metric sums of samples [from, to) of (x, y), inference mode, one row of sums per
+   * block of `block` samples (in order): the caller adds the blocks of every worker in order,
+   * so the totals do not depend on how the samples were split. `window` is the first row of
+   * the step buffers this thread may use.
+   */
+  evaluateBlocks(x: Float32Array, y: Float32Array, from: number, to: number, block: number, window = 0): Float64Array {
+    const width = this.statsWidth;
+    const sums = new Float64Array(Math.ceil((to - from) / block) * width);
+    const info: StepInfo = { training: false, seed: 0, step: 0, rowOffset: 0 };
+    this.model.setWindow(window);
+    for (let s = from, o = 0; s < to; s += block, o += width) {
+      const n = Math.min(block, to - s);
+      const [xs, ys] = this.stage(x.subarray(s * this.inputSize, (s + n) * this.inputSize), y.subarray(s * this.labelWidth, (s + n) * this.labelWidth), n);
+      this.model.evaluateStep(xs, ys, n, this.loss, this.metrics, info, sums, o);
+    }
+    return sums;
   }
 
   /** Model outputs for samples [from, to) of x, written into `out` at the same rows. */
-  predictRange(x: Float32Array, out: Float32Array, from: number, to: number, batchSize: number): void {
+  predictRange(x: Float32Array, out: Float32Array, from: number, to: number, block: number, window = 0): void {
     const info: StepInfo = { training: false, seed: 0, step: 0, rowOffset: 0 };
     const outSize = this.model.outputSize;
-    for (let s = from; s < to; s += batchSize) {
-      const n = Math.min(batchSize, to - s);
+    this.model.setWindow(window);
+    for (let s = from; s < to; s += block) {
+      const n = Math.min(block, to - s);
       const [xs] = this.stage(x.subarray(s * this.inputSize, (s + n) * this.inputSize), null, n);
       const y = this.model.forward(xs, n, info);
       out.set(y.subarray(0, n * outSize), s * outSize);
     }
+  }
+
+  /**
+   * Evaluation data usually lives outside the engine's memory: with the wasm backend each block
+   * is copied into the replica's staging rows so the kernels still run in wasm (one copy per
+   * block; training batches are written there directly and never copied).
+   */
+  private stage(x: Float32Array, y: Float32Array | null, n: number): [Float32Array, Float32Array] {
+    // Without labels (predict) the second element is unused.
+    if (!this.stageBlocks || n > this.stageX.length / this.inputSize) return [x, y ?? this.stageY];
+    this.stageX.set(x);
+    if (y) this.stageY.set(y);
+    return [this.stageX, this.stageY];
   }
 }

@@ -1,24 +1,24 @@
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { Piscina } from 'piscina';
-import { allocFloat32, type Allocator } from '@loom/tensor';
-import { partBounds } from './all-reduce.js';
-import { Command, Ctrl, abortAll } from './control.js';
-import { usefulWorkers, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
-import { releaseToHeap, specOf } from './local-engine.js';
+import type { Piscina } from 'piscina';
+import { allocFloat32, partStart, sharedAllocator, type Allocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend } from './backend.js';
-import type { ReplicaSpec } from './replica.js';
-import { createCrewBuffers, createSharedBuffers, sharedFloat32, type SharedBuffers } from './shared.js';
-import { workerExecArgv, workerFilename } from './worker-path.js';
+import { usefulWorkers, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
+import { EVAL_BLOCK, crewControl, placeModel, releaseToHeap, sharedState, stepCapacity, sumBlocks, type SharedState } from './plan.js';
+import { destroyPool, leasePool } from './pool.js';
+import { specOf, type ReplicaSpec } from './replica.js';
+import { Command, Ctrl, abortAll } from './step-protocol.js';
 import type { WorkerApi } from './worker.js';
 
+/** How long a crew waits for its threads to finish their tasks before it terminates the pool. */
+const CLOSE_GRACE_MS = 1000;
+
 /**
- * One generation of worker threads: a piscina pool running one long `serve` task per thread,
- * and a comlink proxy per thread. Replaced whole when a worker fails and the step is retried.
+ * The W threads one engine leases from the process's pool, each running one long `serve`
+ * task, with a comlink proxy each. Replaced whole when a worker fails and the step is redone.
  */
 class Crew {
-  readonly pool: Piscina;
   readonly remotes: Remote<WorkerApi>[] = [];
   readonly serving: Promise<void>[] = [];
   /** Rejects with the first failure of any worker; every wait races against it. */
@@ -26,28 +26,25 @@ class Crew {
   failed: unknown = null;
   training: Promise<void>[] | null = null;
   closed = false;
+  private readonly ports: MessagePort[] = [];
+  private readonly pool: Piscina;
+  private readonly release: () => Promise<void>;
   private rejectFailure!: (e: unknown) => void;
 
   constructor(workers: number, private readonly control: Int32Array) {
-    this.pool = new Piscina({
-      filename: workerFilename(),
-      execArgv: workerExecArgv(),
-      minThreads: workers,
-      maxThreads: workers,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      atomics: 'disabled',
-    });
+    ({ pool: this.pool, release: this.release } = leasePool(workers));
     this.failure = new Promise<never>((_, reject) => (this.rejectFailure = reject));
     this.failure.catch(() => {});
     for (let i = 0; i < workers; i++) {
       const { port1, port2 } = new MessageChannel();
       const task = this.pool.run({ port: port2 }, { transferList: [port2] as never });
       // A worker that dies (not just throws) ends its piscina task: that is how we hear of it.
+      // piscina starts a thread in its place for the next lease.
       task.catch((err) => {
         if (!this.closed) this.fail(workerDied(i, err));
       });
       this.serving.push(task);
+      this.ports.push(port1);
       this.remotes.push(wrap<WorkerApi>(nodeEndpoint(port1 as never)));
     }
   }
@@ -62,15 +59,29 @@ class Crew {
     return Promise.race([p, this.failure]);
   }
 
+  /**
+   * Ends the crew's tasks, so its threads go back to the pool; resolves once no thread of it
+   * runs anything of this engine. A thread that does not finish in time (stuck, or dead
+   * without a word) takes the whole pool with it: terminating is the only sure stop.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     abortAll(this.control);
-    // Ask politely, but never wait on a worker that may be stuck or dead: destroy ends them all.
-    await Promise.race([Promise.allSettled(this.remotes.map((r) => r.close())), new Promise((r) => setTimeout(r, 200))]);
+    void Promise.allSettled(this.remotes.map((r) => r.close()));
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      Promise.allSettled(this.serving).then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), CLOSE_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!ended) {
+      await destroyPool(this.pool);
+      await Promise.allSettled(this.serving);
+    }
     for (const r of this.remotes) r[releaseProxy]();
-    await this.pool.destroy();
-    await Promise.allSettled(this.serving);
+    for (const p of this.ports) p.close();
+    await this.release();
   }
 }
 
@@ -89,10 +100,9 @@ export class ThreadEngine implements Engine {
   readonly stats: Float64Array;
   /** A worker computes a shard only when it brings this much work (see usefulWorkers). */
   readonly minWorkPerWorker: number;
-  private readonly params: number;
   readonly backend: 'wasm' | 'js';
-  private readonly buffers: SharedBuffers;
-  private readonly alloc: Allocator;
+  private readonly params: number;
+  private readonly state: SharedState;
   private readonly options: EngineOptions;
   private readonly spec: ReplicaSpec;
   private readonly statsWidth: number;
@@ -107,27 +117,22 @@ export class ThreadEngine implements Engine {
     this.minWorkPerWorker = minWorkPerWorker;
     this.fault = options.faultInjection;
     const { model, optimizer } = options;
-    const p = model.countParams();
-    this.params = p;
-    if (!optimizer.built) optimizer.build([p]);
+    this.params = model.countParams();
+    if (!optimizer.built) optimizer.build([this.params]);
     this.statsWidth = 1 + options.metrics.length;
-    const slotCount = optimizer.slotNames.length;
-    const activations = model.layers.reduce((sum, l) => sum + 4 * l.outputSize, model.inputSize);
-    const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(p, this.workers, slotCount, options.maxRows, activations));
-    this.alloc = allocator;
+    const capacity = stepCapacity(options.maxRows, this.workers);
+    const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(model, optimizer.slotNames.length, options.maxRows, capacity));
+    const alloc: Allocator = wasm ? allocator : sharedAllocator;
     this.backend = wasm ? 'wasm' : 'js';
-    this.buffers = createSharedBuffers(p, this.workers, slotCount, options.maxRows, model.inputSize, options.labelWidth, this.statsWidth, allocator, wasm);
     // The main thread's model and optimizer become views on the shared state, so after fit
     // (or a crash) they hold exactly what the workers last wrote.
-    this.buffers.params.set(model.params);
-    model.bindParameters(this.buffers.params, this.buffers.grads.subarray(0, p));
-    optimizer.slots[0]!.forEach((s, i) => this.buffers.slots[i]!.set(s));
-    optimizer.setSlots([this.buffers.slots]);
-    this.x = this.buffers.x;
-    this.y = this.buffers.y;
+    placeModel(model, optimizer, alloc, capacity);
+    this.state = sharedState(model, optimizer, alloc, wasm, options.maxRows, options.labelWidth, capacity, this.statsWidth);
+    this.x = this.state.x;
+    this.y = this.state.y;
     this.stats = new Float64Array(this.statsWidth);
     this.spec = specOf(options);
-    this.crew = new Crew(this.workers, this.buffers.control);
+    this.crew = new Crew(this.workers, this.state.control);
   }
 
   static async create(options: EngineOptions, minWorkPerWorker = 0): Promise<ThreadEngine> {
@@ -143,33 +148,26 @@ export class ThreadEngine implements Engine {
 
   private async configureCrew(): Promise<void> {
     const crew = this.crew, fault = this.fault;
-    await crew.race(Promise.all(crew.remotes.map((r, i) => r.configure(this.spec, this.buffers, i, this.workers, fault))));
+    await crew.race(Promise.all(crew.remotes.map((r, i) => r.configure(this.spec, this.state, i, this.workers, fault))));
   }
 
   /**
    * Replaces every worker after a fault. Parameters, optimizer state and batch stay; the new
-   * crew gets its own control array, gradient rows and stats, so a straggler of the old crew
-   * (one still finishing a shard when it was told to stop) can never join the new crew's
-   * barriers or write into the gradients it reduces. It cannot write parameters either: that
-   * needs its own crew's barrier, which a dead peer never completes.
+   * crew gets its own control array and stats, so nothing of the old crew can join its
+   * barriers. The old crew's tasks have all ended (or its pool was terminated) by now, so no
+   * straggler writes into the step buffers or the gradient either.
    */
   private async replaceCrew(): Promise<void> {
-    await this.crew.close();
-    const fresh = createCrewBuffers(this.options.model.countParams(), this.workers, this.statsWidth, this.alloc);
-    this.buffers.control = fresh.control;
-    this.buffers.grads = fresh.grads;
-    this.buffers.stats = fresh.stats;
-    const { model } = this.options;
-    model.bindParameters(this.buffers.params, fresh.grads.subarray(0, model.countParams()));
+    Object.assign(this.state, crewControl(this.statsWidth));
     if (!this.fault?.persistent) this.fault = undefined; // an injected fault fires once
-    this.crew = new Crew(this.workers, fresh.control);
+    this.crew = new Crew(this.workers, this.state.control);
     await this.configureCrew();
   }
 
   private startTraining(): void {
     const crew = this.crew;
     if (crew.training) return;
-    Atomics.store(this.buffers.control, Ctrl.COMMAND, Command.STEP);
+    Atomics.store(this.state.control, Ctrl.COMMAND, Command.STEP);
     crew.training = crew.remotes.map((r, i) =>
       r.train().catch((err: unknown) => {
         crew.fail(err instanceof Error ? err : new Error(`worker ${i} failed: ${String(err)}`));
@@ -181,7 +179,7 @@ export class ThreadEngine implements Engine {
   private async stopTraining(): Promise<void> {
     const crew = this.crew;
     if (!crew.training) return;
-    const ctrl = this.buffers.control;
+    const ctrl = this.state.control;
     Atomics.store(ctrl, Ctrl.COMMAND, Command.EXIT);
     Atomics.add(ctrl, Ctrl.SEQ, 1);
     Atomics.notify(ctrl, Ctrl.SEQ);
@@ -198,9 +196,9 @@ export class ThreadEngine implements Engine {
         return;
       } catch (err) {
         if (this.closed || this.consecutiveFaults >= retries) throw err;
-        // Only once every old thread is gone is UPDATING final: a step is redone only if no
+        // Only once every old thread is done is UPDATING final: a step is redone only if no
         // worker began writing parameters.
-        const ctrl = this.buffers.control;
+        const ctrl = this.state.control;
         await this.crew.close();
         if (Atomics.load(ctrl, Ctrl.UPDATING) !== 0) throw err;
         this.consecutiveFaults++;
@@ -218,7 +216,7 @@ export class ThreadEngine implements Engine {
     const crew = this.crew;
     if (crew.failed !== null) throw crew.failed;
     this.startTraining();
-    const ctrl = this.buffers.control;
+    const ctrl = this.state.control;
     const t = this.options.optimizer.iterations + 1;
     // createEngine's rule for this batch (the last of an epoch may be smaller), at least a row each.
     const active = Math.min(rows, usefulWorkers(this.workers, this.params, rows, this.minWorkPerWorker));
@@ -242,41 +240,46 @@ export class ThreadEngine implements Engine {
     }
     if (crew.failed !== null) throw crew.failed;
     this.options.optimizer.iterations = t;
-    const s = this.buffers.stats, out = this.stats, width = this.statsWidth;
-    out.fill(0);
-    for (let wkr = 0; wkr < active; wkr++) for (let i = 0; i < width; i++) out[i] += s[wkr * width + i]!;
+    // Worker 0 summed the whole batch (after the barrier, before its DONE).
+    this.stats.set(this.state.stats);
   }
 
   private toShared(a: Float32Array): Float32Array {
     if (a.buffer instanceof SharedArrayBuffer) return a;
-    const s = sharedFloat32(a.length);
+    const s = sharedAllocator.float32(a.length);
     s.set(a);
     return s;
+  }
+
+  /**
+   * Worker i's samples for inference: whole blocks [partStart(blocks, W, i), partStart(blocks, W, i+1)),
+   * so every block is summed by one worker and the totals do not depend on W.
+   */
+  private blockRange(n: number, block: number, i: number): [number, number] {
+    const blocks = Math.ceil(n / block);
+    return [Math.min(n, partStart(blocks, this.workers, i) * block), Math.min(n, partStart(blocks, this.workers, i + 1) * block)];
+  }
+
+  /** Rows of an inference block: each worker's window of the step buffers holds one. */
+  private block(batchSize: number): number {
+    return Math.min(batchSize, EVAL_BLOCK);
   }
 
   async evaluate(x: Float32Array, y: Float32Array, n: number, batchSize: number): Promise<Float64Array> {
     await this.stopTraining();
     const crew = this.crew;
-    const xs = this.toShared(x), ys = this.toShared(y);
-    const parts = await crew.race(Promise.all(crew.remotes.map((r, i) => {
-      const [from, to] = partBounds(n, this.workers, i);
-      return r.evaluate(xs, ys, from, to, batchSize);
-    })));
-    const total = new Float64Array(this.statsWidth);
-    for (const p of parts) for (let i = 0; i < total.length; i++) total[i] += p[i]!;
-    return total;
+    const xs = this.toShared(x), ys = this.toShared(y), block = this.block(batchSize);
+    const parts = await crew.race(Promise.all(crew.remotes.map((r, i) => r.evaluate(xs, ys, ...this.blockRange(n, block, i), block))));
+    return sumBlocks(parts, this.statsWidth);
   }
 
   async predict(x: Float32Array, n: number, batchSize: number): Promise<Float32Array> {
     await this.stopTraining();
     const crew = this.crew;
-    const xs = this.toShared(x);
+    const xs = this.toShared(x), block = this.block(batchSize);
     const outSize = this.options.model.outputSize;
-    const shared = sharedFloat32(n * outSize);
-    await crew.race(Promise.all(crew.remotes.map((r, i) => {
-      const [from, to] = partBounds(n, this.workers, i);
-      return r.predict(xs, shared, from, to, batchSize);
-    })));
+    const shared = sharedAllocator.float32(n * outSize);
+    await crew.race(Promise.all(crew.remotes.map((r, i) => r.predict(xs, shared, ...this.blockRange(n, block, i), block))));
     const out = allocFloat32(n * outSize);
     out.set(shared);
     return out;
@@ -286,8 +289,8 @@ export class ThreadEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     await this.crew.close();
-    releaseToHeap(this.options);
-    tearDownBackend(this.buffers.wasm);
+    releaseToHeap(this.options.model, this.options.optimizer, this.options.maxRows);
+    tearDownBackend(this.state.wasm);
   }
 }
 

@@ -2,17 +2,17 @@ import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
 import os from 'node:os';
-import { adoptWasmView, attachWasmBackend, heapAllocator, wasmAllocator, type Allocator } from '@loom/tensor';
-import { reduceChunk, partBounds } from './all-reduce.js';
-import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './control.js';
+import { adoptWasmView, attachWasmBackend, heapAllocator, partStart, wasmAllocator, type Allocator } from '@loom/tensor';
 import type { FaultInjection } from './engine.js';
 import { Replica, type ReplicaSpec } from './replica.js';
-import type { SharedBuffers } from './shared.js';
+import type { SharedState } from './plan.js';
+import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './step-protocol.js';
 
 /**
- * A worker thread: one replica whose weights are views on the shared parameters. Started by
- * piscina (one long task per thread: `serve`), driven over comlink for the control plane, and
- * over the shared control array for steps, which send no messages.
+ * A worker thread of the process's pool. Each engine that leases it runs one long `serve` task
+ * here: a replica whose weights and step buffers are views on the engine's shared state,
+ * driven over comlink for the control plane and over the control array for steps, which send
+ * no messages (the protocol is in step-protocol.ts).
  */
 
 export interface ServeTask {
@@ -20,17 +20,26 @@ export interface ServeTask {
 }
 
 export interface WorkerApi {
-  configure(spec: ReplicaSpec, buffers: SharedBuffers, index: number, workers: number, fault?: FaultInjection): void;
+  configure(spec: ReplicaSpec, state: SharedState, index: number, workers: number, fault?: FaultInjection): void;
   train(): void;
-  evaluate(x: Float32Array, y: Float32Array, from: number, to: number, batchSize: number): Float64Array;
-  predict(x: Float32Array, out: Float32Array, from: number, to: number, batchSize: number): void;
+  evaluate(x: Float32Array, y: Float32Array, from: number, to: number, block: number): Float64Array;
+  predict(x: Float32Array, out: Float32Array, from: number, to: number, block: number): void;
   close(): void;
+}
+
+/** The same shared state seen through this thread's view of the wasm memory, so its kernels recognise every array. */
+function adoptState(state: SharedState): SharedState {
+  return {
+    ...state,
+    params: adoptWasmView(state.params), grads: adoptWasmView(state.grads), slots: state.slots.map(adoptWasmView),
+    x: adoptWasmView(state.x), y: adoptWasmView(state.y), layers: state.layers.map((l) => l.map(adoptWasmView)),
+  };
 }
 
 export default function serve({ port }: ServeTask): Promise<void> {
   return new Promise<void>((resolve) => {
     let replica: Replica | null = null;
-    let buffers: SharedBuffers | null = null;
+    let state: SharedState | null = null;
     let index = 0, workers = 1;
     let fault: FaultInjection | undefined;
     let lastSeq = 0;
@@ -42,32 +51,22 @@ export default function serve({ port }: ServeTask): Promise<void> {
         fault = f;
         let allocator: Allocator = heapAllocator;
         if (shared.wasm) {
-          // Same memory, same kernels: re-see every shared array through this thread's view of
-          // the memory so the kernels recognise them, and put this replica's buffers there too.
           attachWasmBackend(shared.wasm.module, shared.wasm.memory, shared.wasm.relaxed);
-          shared = {
-            ...shared,
-            params: adoptWasmView(shared.params), grads: adoptWasmView(shared.grads), slots: shared.slots.map(adoptWasmView),
-            x: adoptWasmView(shared.x), y: adoptWasmView(shared.y),
-          };
+          shared = adoptState(shared);
           allocator = wasmAllocator;
         }
-        buffers = shared;
+        state = shared;
         replica = new Replica(spec, undefined, undefined, allocator);
-        const p = replica.model.countParams();
-        replica.model.bindParameters(shared.params, shared.grads.subarray(i * p, (i + 1) * p));
+        replica.model.bindParameters(shared.params, shared.grads);
         replica.optimizer.setSlots([shared.slots]);
+        replica.model.adoptStepBuffers(shared.layers, shared.capacity);
         lastSeq = Atomics.load(shared.control, Ctrl.SEQ);
       },
 
       // Runs steps until the main thread says EXIT. Blocks this thread's event loop on purpose:
       // nothing but the control array talks to it meanwhile.
       train() {
-        const r = replica!, b = buffers!, ctrl = b.control;
-        const model = r.model, opt = r.optimizer, slots = opt.slots[0]!;
-        const p = model.countParams();
-        const [from, to] = partBounds(p, workers, index);
-        const width = r.statsWidth;
+        const r = replica!, s = state!, ctrl = s.control;
         // Spinning only pays when no thread it would take a core from is waiting to run.
         const spinMs = workers <= os.availableParallelism() ? BARRIER_SPIN_MS : 0;
         for (;;) {
@@ -83,16 +82,13 @@ export default function serve({ port }: ServeTask): Promise<void> {
               if (fault.kind === 'exit') process.exit(1);
               throw new Error(`injected fault in worker ${index} at step ${t}`);
             }
-            if (index < active) {
-              r.trainShard(b.x, b.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!, b.stats, index * width);
-            } else {
-              for (let i = 0; i < width; i++) b.stats[index * width + i] = 0;
-            }
-            // Every gradient row must be complete before anyone sums a chunk.
+            if (index < active) r.trainRows(s.x, s.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!);
+            // Every shard's rows of every step buffer are written, and nobody reads the
+            // parameters again this step: the chunk owners may read all rows and update.
             barrier(ctrl, workers, spinMs);
             Atomics.add(ctrl, Ctrl.UPDATING, 1);
-            reduceChunk(b.grads, p, active, from, to);
-            opt.updateRange(b.params, b.grads, slots, from, to, t);
+            r.trainChunk(s.x, rows, index, workers, t);
+            if (index === 0) r.batchStats(s.x, s.y, rows, s.stats);
           } catch (err) {
             abortAll(ctrl);
             // A peer's failure is reported by that peer; ending quietly keeps its error the one fit sees.
@@ -105,12 +101,15 @@ export default function serve({ port }: ServeTask): Promise<void> {
         }
       },
 
-      evaluate(x, y, from, to, batchSize) {
-        return replica!.evaluateRange(x, y, from, to, batchSize);
+      // Inference: each worker uses its own window of the step buffers (capacity / W rows).
+      evaluate(x, y, from, to, block) {
+        const window = partStart(state!.capacity, workers, index);
+        return replica!.evaluateBlocks(x, y, from, to, block, window);
       },
 
-      predict(x, out, from, to, batchSize) {
-        replica!.predictRange(x, out, from, to, batchSize);
+      predict(x, out, from, to, block) {
+        const window = partStart(state!.capacity, workers, index);
+        replica!.predictRange(x, out, from, to, block, window);
       },
 
       close() {

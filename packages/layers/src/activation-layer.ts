@@ -1,5 +1,4 @@
 import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
-import { allocFloat32 } from '@loom/tensor';
 import { identifierOf, type Identified } from './identifiers.js';
 import { Layer, type LayerConfig, type StepInfo } from './layer.js';
 
@@ -37,9 +36,17 @@ export class Activation extends Layer {
     return this.activation;
   }
 
-  protected allocate(rows: number): void {
-    this.y = allocFloat32(rows * this.outputSize);
-    this.dx = allocFloat32(rows * this.outputSize);
+  protected bufferWidths(): number[] {
+    return [this.outputSize, this.outputSize];
+  }
+
+  protected bindWindow([y, dx]: Float32Array[]): void {
+    this.y = y!;
+    this.dx = dx!;
+  }
+
+  wholeOutput(): Float32Array {
+    return this.wholeBuffer(0);
   }
 
   forward(x: Float32Array, rows: number, _info: StepInfo): Float32Array {

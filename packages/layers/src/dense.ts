@@ -1,7 +1,8 @@
 import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
-import { allocFloat32, gemm, wasmActivationGradBias, wasmBiasActivation } from '@loom/tensor';
+import { gemm, wasmActivationGradBias, wasmBiasActivation } from '@loom/tensor';
 import { identifierOf, type Identified } from './identifiers.js';
 import { checkInitializer } from './initializers.js';
+import { KernelGradient } from './weight-gradient.js';
 import { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
 export interface DenseConfig extends LayerConfig {
@@ -34,6 +35,7 @@ export class Dense extends Layer {
   private kernel!: WeightSpec;
   private bias: WeightSpec | null = null;
   private x: Float32Array = new Float32Array(0);
+  private readonly gradient = new KernelGradient();
   private z: Float32Array = new Float32Array(0);
   private y: Float32Array = new Float32Array(0);
   private dz: Float32Array = new Float32Array(0);
@@ -69,12 +71,20 @@ export class Dense extends Layer {
     return this.activation;
   }
 
-  protected allocate(rows: number): void {
-    const n = rows * this.units;
-    this.z = allocFloat32(n);
-    this.y = this.activation === 'linear' ? this.z : allocFloat32(n);
-    this.dz = allocFloat32(n);
-    this.dx = allocFloat32(rows * this.inputSize);
+  // Step buffers: z (pre-activation), y (output; z itself when linear), dz, dx.
+  protected bufferWidths(): number[] {
+    return [this.units, this.activation === 'linear' ? 0 : this.units, this.units, this.inputSize];
+  }
+
+  protected bindWindow([z, y, dz, dx]: Float32Array[]): void {
+    this.z = z!;
+    this.y = this.activation === 'linear' ? z! : y!;
+    this.dz = dz!;
+    this.dx = dx!;
+  }
+
+  wholeOutput(): Float32Array {
+    return this.wholeBuffer(this.activation === 'linear' ? 0 : 1);
   }
 
   forward(x: Float32Array, rows: number, _info: StepInfo): Float32Array {
@@ -96,21 +106,21 @@ export class Dense extends Layer {
   backward(dy: Float32Array, rows: number, needInputGrad: boolean, preActivation = false): Float32Array | null {
     const inSize = this.inputSize, units = this.units;
     const through = preActivation ? 'linear' : this.activation;
-    const dz = through === 'linear' ? dy : this.dz;
-    const db = this.bias ? this.bias.grad : null;
-    // The activation's gradient and the bias gradient in one wasm pass, or the JavaScript kernels.
-    if (!wasmActivationGradBias(this.z, dy, dz, db, rows, units, through, this.alpha)) {
-      if (dz !== dy) this.act.backward(this.z, this.y, dy, dz, rows * units, units, this.alpha);
-      if (db) {
-        db.fill(0);
-        for (let r = 0, o = 0; r < rows; r++, o += units) for (let j = 0; j < units; j++) db[j] += dz[o + j]!;
-      }
+    const dz = this.dz;
+    // dz lands in the layer's own buffer even when it equals dy, because the weight gradient
+    // reads every worker's rows of it. In one wasm pass, or the JavaScript kernels.
+    if (!wasmActivationGradBias(this.z, dy, dz, null, rows, units, through, this.alpha)) {
+      if (through === 'linear') for (let i = 0, n = rows * units; i < n; i++) dz[i] = dy[i]!;
+      else this.act.backward(this.z, this.y, dy, dz, rows * units, units, this.alpha);
     }
-    // dW = xᵀ·dz and dx = dz·Wᵀ: transposes are gemm flags, not copies.
-    gemm(inSize, units, rows, this.x, true, dz, false, this.kernel.grad);
     if (!needInputGrad) return null;
+    // dx = dz·Wᵀ: the transpose is a gemm flag, not a copy.
     gemm(rows, inSize, units, dz, false, this.kernel.value, true, this.dx);
     return this.dx;
+  }
+
+  override weightGradients(input: Float32Array, rows: number, part: number, parts: number): void {
+    this.gradient.compute(this.kernel, this.bias, input, this.wholeBuffer(2), rows, part, parts);
   }
 
   override getConfig(): DenseConfig {

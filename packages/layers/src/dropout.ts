@@ -1,4 +1,4 @@
-import { allocFloat32, hash3 } from '@loom/tensor';
+import { hash3 } from '@loom/tensor';
 import { Layer, type LayerConfig, type StepInfo } from './layer.js';
 
 export interface DropoutConfig extends LayerConfig {
@@ -43,11 +43,19 @@ export class Dropout extends Layer {
     this.salt = salt;
   }
 
-  protected allocate(rows: number): void {
-    const n = rows * this.outputSize;
-    this.mask = allocFloat32(n);
-    this.y = allocFloat32(n);
-    this.dx = allocFloat32(n);
+  protected bufferWidths(): number[] {
+    return [this.outputSize, this.outputSize, this.outputSize];
+  }
+
+  protected bindWindow([mask, y, dx]: Float32Array[]): void {
+    this.mask = mask!;
+    this.y = y!;
+    this.dx = dx!;
+  }
+
+  // Inference, or rate 0, passes the input through (forward returns x).
+  wholeOutput(input: Float32Array, training: boolean): Float32Array {
+    return training && this.rate > 0 ? this.wholeBuffer(1) : input;
   }
 
   forward(x: Float32Array, rows: number, info: StepInfo): Float32Array {

@@ -18,7 +18,15 @@ export class Flatten extends Layer {
     return [inputShape.reduce((p, d) => p * d, 1)];
   }
 
-  protected allocate(): void {}
+  protected bufferWidths(): number[] {
+    return [];
+  }
+
+  protected bindWindow(): void {}
+
+  wholeOutput(input: Float32Array): Float32Array {
+    return input;
+  }
 
   forward(x: Float32Array): Float32Array {
     return x;

@@ -1,4 +1,4 @@
-import { formatShape } from '@loom/tensor';
+import { allocFloat32, formatShape, partStart } from '@loom/tensor';
 import { checkInitializer } from './initializers.js';
 
 /** Where a forward pass runs: training or inference, and the keys dropout masks are drawn from. */
@@ -88,8 +88,10 @@ export abstract class Layer {
   abstract forward(x: Float32Array, rows: number, info: StepInfo): Float32Array;
 
   /**
-   * Backward pass for the last forward: writes the weights' gradients (overwriting them) and,
-   * when `needInputGrad`, returns dL/dx in a buffer the layer owns.
+   * The row-local half of the backward pass for the last forward: the output gradient of this
+   * window's rows (kept in the step buffers for `weightGradients`) and, when `needInputGrad`,
+   * dL/dx of those rows in a buffer the layer owns. Weight gradients need every row and come
+   * from `weightGradients`.
    */
   abstract backward(dy: Float32Array, rows: number, needInputGrad: boolean, preActivation?: boolean): Float32Array | null;
 
@@ -107,21 +109,88 @@ export abstract class Layer {
     return { name: this.name };
   }
 
-  /** Grows the layer's buffers to hold `rows` samples; a no-op once large enough. */
+  /**
+   * Floats per sample of each of the layer's step buffers, in a fixed order (Dense: z, y, dz,
+   * dx). Each is allocated for a whole batch; in a threaded step every worker sees the same
+   * ones and works in its own window of rows, so a chunk owner can read every row of an
+   * activation or output gradient (see `weightGradients`).
+   */
+  protected abstract bufferWidths(): number[];
+
+  /**
+   * Points the layer's working views at the rows from `from` on of each step buffer, in
+   * `bufferWidths` order (each view runs to the end of its buffer).
+   */
+  protected abstract bindWindow(views: Float32Array[]): void;
+
+  private buffers: Float32Array[] = [];
+  private widths: number[] = [];
+  private windowFrom = -1;
+
+  /** Grows the layer's buffers to hold `rows` samples from its window on; a no-op once large enough. */
   ensureCapacity(rows: number): void {
-    if (rows <= this.capacity) return;
-    this.capacity = rows;
-    this.allocate(rows);
+    if (this.windowFrom >= 0 && this.windowFrom + rows <= this.capacity) return;
+    if (this.windowFrom > 0) throw new RangeError(`${this.name}: rows ${this.windowFrom}..${this.windowFrom + rows} exceed its buffers of ${this.capacity} rows`);
+    this.reallocate(rows);
   }
 
   /** Allocates fresh buffers for `rows` samples from the current allocator (e.g. wasm memory). */
   reallocate(rows: number): void {
-    this.capacity = rows;
-    this.allocate(rows);
+    this.widths = this.bufferWidths();
+    this.adoptBuffers(this.widths.map((w) => allocFloat32(rows * w)), rows);
   }
 
-  /** Allocates the layer's per-row buffers for `rows` samples. */
-  protected abstract allocate(rows: number): void;
+  /** The step buffers, whole-batch (what another thread adopts to share them). */
+  get stepBuffers(): readonly Float32Array[] {
+    return this.buffers;
+  }
+
+  /** Takes over step buffers of `rows` samples (e.g. another thread's, on shared memory). */
+  adoptBuffers(buffers: readonly Float32Array[], rows: number): void {
+    this.widths = this.bufferWidths();
+    if (buffers.length !== this.widths.length || buffers.some((b, i) => b.length < rows * this.widths[i]!)) {
+      throw new RangeError(`${this.name}.adoptBuffers: expected ${this.widths.length} buffers of ${this.widths.map((w) => w * rows).join(', ')} floats`);
+    }
+    this.buffers = [...buffers];
+    this.capacity = rows;
+    this.windowFrom = -1;
+    this.setWindow(0);
+  }
+
+  /**
+   * Makes the step work on rows from `from` on of the buffers (a worker's shard of the batch).
+   * New views only when the window moves (the last, smaller batch of an epoch), so a step
+   * allocates nothing.
+   */
+  setWindow(from: number): void {
+    if (from === this.windowFrom) return;
+    // Never allocated (a model used without allocateBuffers): the first forward allocates.
+    if (this.capacity === 0 && from === 0) return;
+    if (from > this.capacity) throw new RangeError(`${this.name}.setWindow: row ${from} is past its ${this.capacity} rows`);
+    this.windowFrom = from;
+    this.bindWindow(this.buffers.map((b, i) => b.subarray(from * this.widths[i]!)));
+  }
+
+  /** Step buffer `index` (in `bufferWidths` order), whole-batch: every row, whatever the window. */
+  protected wholeBuffer(index: number): Float32Array {
+    return this.buffers[index]!;
+  }
+
+  /**
+   * The whole-batch buffer that holds this layer's output of the last step (training or not,
+   * as `training` says) when its whole-batch input is `input`; a layer that passed its input
+   * through returns `input`. The next layer's weight gradient reads every row of it.
+   */
+  abstract wholeOutput(input: Float32Array, training: boolean): Float32Array;
+
+  /**
+   * This layer's share of the weight gradient: part `part` of `parts` of every weight (cut
+   * along the weight's first axis, `weightChunk`), summed over all `rows` rows of the batch in
+   * row order, from `input` (the whole-batch input) and the output gradients that `backward`
+   * left in the step buffers. The same bits for any `parts`. A layer without weights does
+   * nothing.
+   */
+  weightGradients(_input: Float32Array, _rows: number, _part: number, _parts: number): void {}
 
   protected checkBuilt(): void {
     if (!this.built) throw new Error(`Layer ${this.name} is not built: add it to a model and build the model first`);
@@ -130,6 +199,16 @@ export abstract class Layer {
   toString(): string {
     return `${this.className}(${this.name}, output ${this.outputShape ? formatShape(this.outputShape) : '?'})`;
   }
+}
+
+/**
+ * [from, to) (as flat offsets within the weight) of part `part` of `parts` of a weight, cut
+ * along its first axis (a Dense kernel's input features, a bias's units): contiguous, so the
+ * optimizer updates it in one range, and balanced for every layer.
+ */
+export function weightChunkStart(weight: { shape: number[]; size: number }, parts: number, part: number): number {
+  const lead = weight.shape[0] ?? 1;
+  return partStart(lead, parts, part) * (lead === 0 ? 0 : weight.size / lead);
 }
 
 /** Validates a positive integer option, naming the layer and the option. */

@@ -173,3 +173,44 @@ describe('metrics', () => {
     expect(getMetric('mae', getLoss('mse')).compute(new Float32Array([1, 3]), new Float32Array([0, 0]), 1, 2)).toBe(2);
   });
 });
+
+describe('the split step', () => {
+  it('shards of rows and parts of the weights give the whole step\'s gradient bit for bit', () => {
+    const build = () => {
+      setSeed(21);
+      const m = new Sequential([
+        layers.dense({ units: 7, inputShape: [5], activation: 'relu' }),
+        layers.dropout({ rate: 0.25 }),
+        layers.maxout({ units: 3, pieces: 2 }),
+        layers.dense({ units: 4, activation: 'softmax' }),
+      ]);
+      m.build();
+      m.allocateBuffers(11);
+      return m;
+    };
+    const rows = 11, loss = getLoss('categorical_crossentropy');
+    const x = randomData(rows * 5), y = labelsFor('categorical_crossentropy', rows, 4);
+    const whole = build();
+    const stats = new Float64Array(1);
+    whole.trainStep(x, y, rows, loss, [], 1 / rows, { training: true, seed: 3, step: 2, rowOffset: 0 }, stats);
+
+    const split = build();
+    // Three shards of rows (4, 4, 3), one after another as three workers would run them.
+    for (const [from, to] of [[0, 4], [4, 8], [8, 11]] as const) {
+      split.setWindow(from);
+      split.backwardRows(x.subarray(from * 5), y.subarray(from * 4), to - from, loss, 1 / rows, { training: true, seed: 3, step: 2, rowOffset: from });
+    }
+    for (let part = 0; part < 5; part++) split.weightGradients(x, rows, part, 5);
+    expect(split.grads).toEqual(whole.grads);
+    const splitStats = new Float64Array(1);
+    split.batchStats(x, y, rows, loss, [], splitStats);
+    expect(splitStats).toEqual(stats);
+    // The parts' parameter ranges cover every parameter exactly once.
+    const owned = new Uint8Array(split.countParams());
+    for (let part = 0; part < 5; part++) {
+      const r = split.weightChunks(part, 5);
+      for (let i = 0; i < r.length; i += 2) for (let j = r[i]!; j < r[i + 1]!; j++) owned[j]!++;
+    }
+    expect(owned.every((c) => c === 1)).toBe(true);
+  });
+});

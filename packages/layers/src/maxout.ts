@@ -1,7 +1,8 @@
 import { maxPiecesBackwardKernel, maxPiecesKernel } from '@loom/autodiff';
-import { allocFloat32, gemm } from '@loom/tensor';
+import { gemm } from '@loom/tensor';
 import { identifierOf, type Identified } from './identifiers.js';
 import { checkInitializer } from './initializers.js';
+import { KernelGradient } from './weight-gradient.js';
 import { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
 export interface MaxoutConfig extends LayerConfig {
@@ -27,6 +28,7 @@ export class Maxout extends Layer {
   private kernel!: WeightSpec;
   private bias!: WeightSpec;
   private x: Float32Array = new Float32Array(0);
+  private readonly gradient = new KernelGradient();
   private z: Float32Array = new Float32Array(0);
   private y: Float32Array = new Float32Array(0);
   private argmax: Int32Array = new Int32Array(0);
@@ -55,13 +57,23 @@ export class Maxout extends Layer {
     this.bias = this.addWeight('bias', [this.units * this.pieces], this.biasInitializer);
   }
 
-  protected allocate(rows: number): void {
-    const wide = rows * this.units * this.pieces;
-    this.z = allocFloat32(wide);
-    this.dz = allocFloat32(wide);
-    this.y = allocFloat32(rows * this.units);
-    this.argmax = new Int32Array(rows * this.units);
-    this.dx = allocFloat32(rows * this.inputSize);
+  // Step buffers: z, dz (units·pieces wide), y, the winning piece of each unit (int32 bits in
+  // a float buffer, so it lives in the same memory as the rest), dx.
+  protected bufferWidths(): number[] {
+    const wide = this.units * this.pieces;
+    return [wide, wide, this.units, this.units, this.inputSize];
+  }
+
+  protected bindWindow([z, dz, y, argmax, dx]: Float32Array[]): void {
+    this.z = z!;
+    this.dz = dz!;
+    this.y = y!;
+    this.argmax = new Int32Array(argmax!.buffer, argmax!.byteOffset, argmax!.length);
+    this.dx = dx!;
+  }
+
+  wholeOutput(): Float32Array {
+    return this.wholeBuffer(2);
   }
 
   forward(x: Float32Array, rows: number, _info: StepInfo): Float32Array {
@@ -77,14 +89,15 @@ export class Maxout extends Layer {
   backward(dy: Float32Array, rows: number, needInputGrad: boolean): Float32Array | null {
     const width = this.units * this.pieces, dz = this.dz;
     maxPiecesBackwardKernel(dy, this.argmax, dz, rows * this.units);
-    gemm(this.inputSize, width, rows, this.x, true, dz, false, this.kernel.grad);
-    const db = this.bias.grad;
-    db.fill(0);
-    for (let r = 0, o = 0; r < rows; r++, o += width) for (let j = 0; j < width; j++) db[j] += dz[o + j]!;
     if (!needInputGrad) return null;
     gemm(rows, this.inputSize, width, dz, false, this.kernel.value, true, this.dx);
     return this.dx;
   }
+
+  override weightGradients(input: Float32Array, rows: number, part: number, parts: number): void {
+    this.gradient.compute(this.kernel, this.bias, input, this.wholeBuffer(1), rows, part, parts);
+  }
+
 
   override getConfig(): MaxoutConfig {
     const c: MaxoutConfig = {

@@ -1,7 +1,7 @@
 import { Tensor, allocFloat32, formatShape, getGlobalRandom, heapAllocator, withAllocator, type Allocator } from '@loom/tensor';
 import { initialize } from './initializers.js';
 import { Dropout } from './dropout.js';
-import type { Layer, StepInfo, WeightSpec } from './layer.js';
+import { weightChunkStart, type Layer, type StepInfo, type WeightSpec } from './layer.js';
 import type { LossKernel } from './losses.js';
 import type { MetricKernel } from './metrics.js';
 import { deserializeLayer, serializeLayer, type LayerRecord } from './registry.js';
@@ -196,6 +196,28 @@ export class Sequential {
     this.outGrad = allocFloat32(rows * this.outputSize);
   }
 
+  /** Every layer's step buffers, whole-batch, in layer order (for other threads to adopt). */
+  stepBuffers(): Float32Array[][] {
+    return this.layers.map((l) => [...l.stepBuffers]);
+  }
+
+  /**
+   * Uses another replica's step buffers (`stepBuffers()`, e.g. on shared memory) for `rows`
+   * samples, so every worker's layers read and write the same activations and gradients; the
+   * output gradient of its own rows stays private (from the current allocator).
+   */
+  adoptStepBuffers(buffers: readonly (readonly Float32Array[])[], rows: number): void {
+    this.checkBuilt();
+    if (buffers.length !== this.layers.length) throw new RangeError(`${this.name}.adoptStepBuffers: expected ${this.layers.length} layers of buffers, got ${buffers.length}`);
+    this.layers.forEach((l, i) => l.adoptBuffers(buffers[i]!, rows));
+    this.outGrad = allocFloat32(rows * this.outputSize);
+  }
+
+  /** Makes the step work on rows from `from` on of every layer's buffers (a worker's shard). */
+  setWindow(from: number): void {
+    for (let i = 0, n = this.layers.length; i < n; i++) this.layers[i]!.setWindow(from);
+  }
+
   /** Forward pass over `rows` samples of flat input; returns the last layer's buffer. */
   forward(x: Float32Array, rows: number, info: StepInfo): Float32Array {
     this.checkBuilt();
@@ -206,32 +228,85 @@ export class Sequential {
   }
 
   /**
-   * One training step on a shard: forward, loss, backward. Overwrites `grads` with the gradient
-   * of (sum of this shard's losses) · gradScale, so with gradScale = 1 / batch size the shards'
-   * gradients add up to the gradient of the batch mean. Adds the loss sum and each metric sum
-   * into `stats` at [statsOffset, statsOffset + 1 + metrics.length).
+   * One training step on a whole batch: forward, loss, backward. Overwrites `grads` with the
+   * gradient of (sum of the batch's losses) · gradScale (1 / rows: the batch mean), and adds the
+   * loss sum and each metric sum into `stats` at [statsOffset, statsOffset + 1 + metrics.length).
+   * The threaded step runs the same three stages, split between workers.
    */
   trainStep(
     x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel, metrics: readonly MetricKernel[],
     gradScale: number, info: StepInfo, stats: Float64Array, statsOffset = 0,
   ): void {
+    this.setWindow(0);
+    info.rowOffset = 0;
+    this.backwardRows(x, labels, rows, loss, gradScale, info);
+    this.weightGradients(x, rows, 0, 1, info.training);
+    this.batchStats(x, labels, rows, loss, metrics, stats, statsOffset, info.training);
+  }
+
+  /**
+   * The row-local stage of a training step, on `rows` rows starting at batch row
+   * `info.rowOffset` (a worker's shard; `setWindow(info.rowOffset)` first): forward, the loss
+   * gradient scaled by `gradScale`, and backward through every layer to its output gradient,
+   * which stays in the layer's step buffers. `x` and `labels` start at the shard's first row.
+   * No weight gradient yet: that needs every shard's rows (`weightGradients`).
+   */
+  backwardRows(x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel, gradScale: number, info: StepInfo): void {
     const out = this.forward(x, rows, info);
     const cols = this.outputSize;
     if (this.outGrad.length < rows * cols) this.outGrad = allocFloat32(rows * cols);
     const dOut = this.outGrad;
     const last = this.layers.length - 1;
     const fused = loss.fusedActivation !== undefined && this.layers[last]!.outputActivation === loss.fusedActivation;
-    let lossSum: number;
-    if (fused) {
-      lossSum = loss.compute(out, labels, rows, cols, null, 0);
-      loss.preActivationGrad!(out, labels, rows, cols, dOut, gradScale);
-    } else {
-      lossSum = loss.compute(out, labels, rows, cols, dOut, gradScale);
-    }
-    stats[statsOffset] += lossSum;
-    for (let m = 0; m < metrics.length; m++) stats[statsOffset + 1 + m] += metrics[m]!.compute(out, labels, rows, cols);
+    if (fused) loss.preActivationGrad!(out, labels, rows, cols, dOut, gradScale);
+    else loss.compute(out, labels, rows, cols, dOut, gradScale);
     let dy: Float32Array | null = dOut;
     for (let i = last; i >= 0 && dy; i--) dy = this.layers[i]!.backward(dy, rows, i > 0, i === last && fused);
+  }
+
+  /**
+   * Part `part` of `parts` of every weight's gradient (`weightChunkStart` cuts each along its
+   * first axis), summed over all `rows` rows of the batch whose input `x` (from row 0) and
+   * output gradients every shard's `backwardRows` left in the shared step buffers. The parts
+   * of any split give the bits of `parts = 1`.
+   */
+  weightGradients(x: Float32Array, rows: number, part: number, parts: number, training = true): void {
+    let input = x;
+    for (let i = 0, n = this.layers.length; i < n; i++) {
+      const layer = this.layers[i]!;
+      layer.weightGradients(input, rows, part, parts);
+      input = layer.wholeOutput(input, training);
+    }
+  }
+
+  /**
+   * The loss and metric sums of the whole `rows`-row batch from the outputs its last training
+   * forward left in the step buffers (`x` and `labels` from row 0), added into `stats`. One
+   * party computes them over every row in order, so History has the same bits for any split.
+   */
+  batchStats(
+    x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel, metrics: readonly MetricKernel[],
+    stats: Float64Array, statsOffset = 0, training = true,
+  ): void {
+    let out = x;
+    for (let i = 0, n = this.layers.length; i < n; i++) out = this.layers[i]!.wholeOutput(out, training);
+    const cols = this.outputSize;
+    stats[statsOffset] += loss.compute(out, labels, rows, cols, null, 0);
+    for (let m = 0; m < metrics.length; m++) stats[statsOffset + 1 + m] += metrics[m]!.compute(out, labels, rows, cols);
+  }
+
+  /**
+   * The flat parameter ranges of part `part` of `parts` (what `weightGradients` computes for
+   * it), as [from, to) pairs: the ranges its owner updates.
+   */
+  weightChunks(part: number, parts: number): number[] {
+    const ranges: number[] = [];
+    this.layers.flatMap((l) => l.weights).forEach((w, i) => {
+      const s = this.slots[i]!;
+      const from = s.offset + weightChunkStart(w, parts, part), to = s.offset + weightChunkStart(w, parts, part + 1);
+      if (to > from) ranges.push(from, to);
+    });
+    return ranges;
   }
 
   /** Inference on a shard: adds the loss sum and metric sums into `stats` like `trainStep`. */

@@ -14,4 +14,4 @@ export { SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, Optimizer, getOpt
 export { Tensor, tensor, zeros, ones, fill, setSeed, randomNormal, randomUniform, matmul } from '@loom/tensor';
 export { grad, valueAndGrad } from '@loom/autodiff';
 export { loadMnist, readIdx, readCsv, Dataset, toCategorical, normalize } from '@loom/data';
-export { defaultWorkers } from '@loom/coordinator';
+export { defaultWorkers, shutdown } from '@loom/coordinator';

@@ -1,6 +1,24 @@
 /**
- * The shared control array: one Int32Array that the main thread and the workers synchronise on
+ * The step protocol: one shared Int32Array that the main thread and the workers synchronise on
  * with Atomics. Every index has a name; every ordering decision is commented where it is made.
+ *
+ * One training step, and who may read what when (W workers, the first ACTIVE of them compute a
+ * shard; see plan.ts for the buffers):
+ *
+ * 1. The main thread writes the batch into x/y and the step's fields below, then bumps SEQ.
+ * 2. Row stage, worker i < ACTIVE, rows [partStart(ROWS, ACTIVE, i), partStart(ROWS, ACTIVE, i+1)):
+ *    forward, loss gradient and backward through every layer, all on its own rows. It reads
+ *    the parameters and writes only its own rows of the step buffers. No barrier between
+ *    layers: a shard's input gradient needs only its own rows.
+ * 3. One barrier: every row of every layer's activations and output gradients is written, and
+ *    every read of the parameters for this step is over.
+ * 4. Chunk stage, every worker i (< W): part i of every weight gradient (weightChunks) over all
+ *    ROWS rows in row order, reading every shard's rows; then the optimizer on exactly those
+ *    parameter and slot ranges. Nobody else writes them, and nobody reads parameters until the
+ *    next step, so the update needs no second barrier. Worker 0 also sums the batch's loss
+ *    and metrics over all rows into stats.
+ * 5. DONE: each worker increments it after its update (a full barrier); the main thread waits
+ *    until it reaches W before it touches x/y or reads parameters again.
  */
 export const Ctrl = {
   /** Bumped by the main thread to start a step (or to deliver EXIT); workers wait on it. */
