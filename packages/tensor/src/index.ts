@@ -8,5 +8,5 @@ export * from './reduce.js';
 export * from './softmax.js';
 export {
   compileWasmKernels, createWasmMemory, attachWasmBackend, detachWasmBackend, activeWasmBackend, requestedBackend,
-  wasmAllocator, inWasmMemory, adoptWasmView, wasmAdamUpdate, wasmAddInto, wasmBiasActivation, wasmActivationGradBias, resetWasmMemory, type WasmBackend, type WasmMemory, type WasmModule,
+  wasmAllocator, inWasmMemory, adoptWasmView, wasmAdamUpdate, wasmColumnSums, wasmBiasActivation, wasmActivationGradBias, resetWasmMemory, type WasmBackend, type WasmMemory, type WasmModule,
 } from './wasm/backend.js';

@@ -1,5 +1,6 @@
 import { formatShape, normalizeAxis } from './shape.js';
 import { Tensor, zeros } from './tensor.js';
+import { wasmColumnSums } from './wasm/backend.js';
 
 /** Reductions along one axis (or over everything when `axis` is omitted). */
 
@@ -93,6 +94,7 @@ export function argmaxRow(data: Float32Array, offset: number, cols: number): num
  * float32, as the wasm epilogue sums it, so a share gives the bits of the whole.
  */
 export function columnSums(x: Float32Array, rows: number, cols: number, from: number, to: number, out: Float32Array): void {
+  if (to <= from || wasmColumnSums(x, rows, cols, from, to, out)) return;
   out.fill(0, from, to);
   for (let r = 0, o = 0; r < rows; r++, o += cols) for (let j = from; j < to; j++) out[j] += x[o + j]!;
 }

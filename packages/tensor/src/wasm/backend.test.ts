@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { gemm } from '../matmul.js';
+import { columnSums } from '../reduce.js';
 import { Random } from '../random.js';
 import {
   adoptWasmView, attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, inWasmMemory, requestedBackend, wasmAllocator,
@@ -159,6 +160,27 @@ describe('the wasm allocator', () => {
     } finally {
       if (saved === undefined) delete process.env.LOOM_BACKEND;
       else process.env.LOOM_BACKEND = saved;
+    }
+  });
+});
+
+describe('column sums', () => {
+  it('give a range of columns the bits of the whole, in wasm as in JavaScript', () => {
+    const compiled = compileWasmKernels()!;
+    attachWasmBackend(compiled.module, createWasmMemory(1 << 20), compiled.relaxed);
+    const rows = 37, cols = 23;
+    const x = fill(wasmAllocator.float32(rows * cols));
+    const whole = wasmAllocator.float32(cols), parts = wasmAllocator.float32(cols), js = new Float32Array(cols);
+    columnSums(x, rows, cols, 0, cols, whole);
+    for (const [from, to] of [[0, 5], [5, 6], [6, 17], [17, 23]] as const) columnSums(x, rows, cols, from, to, parts);
+    columnSums(x.slice(), rows, cols, 0, cols, js); // heap copy: the JavaScript loop
+    expect(Array.from(parts)).toEqual(Array.from(whole));
+    expect(Array.from(js)).toEqual(Array.from(whole));
+    // The reference: each column summed in row order, one float32 rounding per add.
+    for (let j = 0; j < cols; j++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s = Math.fround(s + x[r * cols + j]!);
+      expect(whole[j]).toBe(s);
     }
   });
 });

@@ -29,7 +29,7 @@ export interface WasmKernelExports {
   gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number,
     c: number, acc: number, packA: number, packB: number, tmp: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, alpha: number, b1c: number, b2c: number, eps: number): void;
-  add_into(dst: number, src: number, n: number): void;
+  col_sums(x: number, rows: number, cols: number, from: number, to: number, out: number): void;
   bias_act(z: number, y: number, bias: number, rows: number, cols: number, act: number, alpha: number): void;
   act_grad_bias(z: number, dy: number, dz: number, db: number, rows: number, cols: number, act: number, alpha: number): void;
 }
@@ -236,13 +236,12 @@ export function wasmAdamUpdate(
 }
 
 /**
- * a[dst + i] += a[src + i] for i in [0, n), in wasm when `a` lives in the attached memory (the
- * all-reduce adding one gradient row into another); returns false, doing nothing, otherwise.
- * Same bits as the JS loop. Offsets rather than subarrays, so a step allocates no views.
+ * out[j] = Σ_r x[r·cols + j] for j in [from, to), in wasm when both live in the attached memory;
+ * returns false, doing nothing, otherwise. The same adds in the same order as the JS loop.
  */
-export function wasmAddInto(a: Float32Array, dst: number, src: number, n: number): boolean {
-  if (!inWasmMemory(a)) return false;
-  active!.kernels.add_into(a.byteOffset + dst * 4, a.byteOffset + src * 4, n);
+export function wasmColumnSums(x: Float32Array, rows: number, cols: number, from: number, to: number, out: Float32Array): boolean {
+  if (!inWasmMemory(x) || !inWasmMemory(out)) return false;
+  active!.kernels.col_sums(x.byteOffset, rows, cols, from, to, out.byteOffset);
   return true;
 }
 

@@ -324,18 +324,27 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (f32.sub (f32.load (i32.add (local.get $p) (local.get $i)))
           (f32.div (f32.mul (local.get $ms) (local.get $alpha)) (f32.add (f32.sqrt (local.get $vs)) (local.get $eps)))))`)}
   )
-  ;; dst[i] += src[i] for n floats: the all-reduce's sum of gradient rows (f32 adds, the same
-  ;; bits as JavaScript's, which adds two floats exactly in float64 and rounds once).
-  (func (export "add_into") (param $dst i32) (param $src i32) (param $n i32)
-    (local $i i32) (local $end i32) (local $end4 i32)
-    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
-    (local.set $end4 (i32.and (local.get $end) (i32.const -16)))
-    ${loop('addv', '$i', '(local.get $end4)', '(i32.const 16)', `
-      (v128.store (i32.add (local.get $dst) (local.get $i))
-        (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $i))) (v128.load (i32.add (local.get $src) (local.get $i)))))`)}
-    ${loop('adds', '$i', '(local.get $end)', '(i32.const 4)', `
-      (f32.store (i32.add (local.get $dst) (local.get $i))
-        (f32.add (f32.load (i32.add (local.get $dst) (local.get $i))) (f32.load (i32.add (local.get $src) (local.get $i)))))`)}
+;; out[j] = Σ_r x[r, j] for the columns j in [from, to) of a [rows, cols] array, each column
+  ;; in row order with f32 adds (a bias gradient, or one worker's share of it): lanes and tail
+  ;; do the same adds, so a share gives the bits of the whole.
+  (func (export "col_sums") (param $x i32) (param $rows i32) (param $cols i32) (param $from i32) (param $to i32) (param $out i32)
+    (local $r i32) (local $j i32) (local $end i32) (local $end4 i32) (local $row i32)
+    (local.set $end (i32.shl (local.get $to) (i32.const 2)))
+    (local.set $end4 (i32.add (i32.shl (local.get $from) (i32.const 2))
+      (i32.and (i32.shl (i32.sub (local.get $to) (local.get $from)) (i32.const 2)) (i32.const -16))))
+    (local.set $j (i32.shl (local.get $from) (i32.const 2)))
+    ${loop('csz', '$j', '(local.get $end)', '(i32.const 4)', `
+      (f32.store (i32.add (local.get $out) (local.get $j)) (f32.const 0))`)}
+    (local.set $row (local.get $x))
+    ${loop('csr', '$r', '(local.get $rows)', '(i32.const 1)', `
+      (local.set $j (i32.shl (local.get $from) (i32.const 2)))
+      ${loop('csv', '$j', '(local.get $end4)', '(i32.const 16)', `
+        (v128.store (i32.add (local.get $out) (local.get $j))
+          (f32x4.add (v128.load (i32.add (local.get $out) (local.get $j))) (v128.load (i32.add (local.get $row) (local.get $j)))))`)}
+      ${loop('css', '$j', '(local.get $end)', '(i32.const 4)', `
+        (f32.store (i32.add (local.get $out) (local.get $j))
+          (f32.add (f32.load (i32.add (local.get $out) (local.get $j))) (f32.load (i32.add (local.get $row) (local.get $j)))))`)}
+      (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))`)}
   )
 )`;
 }
