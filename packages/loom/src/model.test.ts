@@ -4,6 +4,8 @@ import { Accuracy, CategoricalCrossentropy, GlorotUniform, HeNormal, MeanSquared
 import { Adam } from '@loom/optimizers';
 import { Callback, EarlyStopping, type Logs } from './callbacks.js';
 import { Sequential } from './model.js';
+import { shutdown } from './index.js';
+import { poolInfo } from '@loom/coordinator';
 import { maxAbsDiff, mlp, mnistSubset } from './test-helpers.js';
 
 let data: Awaited<ReturnType<typeof mnistSubset>>;
@@ -64,6 +66,17 @@ describe('data parallelism through fit', () => {
 
   it('the same seed and worker count give identical bits', async () => {
     expect(await weightsAfter(2)).toEqual(await weightsAfter(2));
+  });
+
+  it('shutdown() ends the worker pool, is harmless twice, and the next fit starts a new one with the same bits', async () => {
+    const before = await weightsAfter(2);
+    const pool = poolInfo();
+    expect(pool.threads).toBeGreaterThanOrEqual(2);
+    await shutdown();
+    await shutdown();
+    expect(poolInfo().threads).toBe(0);
+    expect(await weightsAfter(2)).toEqual(before);
+    expect(poolInfo().generation).toBeGreaterThan(pool.generation);
   });
 });
 
