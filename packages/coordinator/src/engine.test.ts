@@ -111,7 +111,7 @@ describe('engines', () => {
   });
 
   it('a worker that dies rejects the step', async () => {
-    await expect(train(2, { fault: { worker: 0, atStep: 2, kind: 'exit' } })).rejects.toThrow(/worker 0 died/);
+    await expect(train(2, { fault: { worker: 1, atStep: 2, kind: 'exit' } })).rejects.toThrow(/worker 1 died/);
   });
 
   it('replaces a worker that throws or dies and redoes the step: the same bits as a run without the fault', async () => {
@@ -121,7 +121,7 @@ describe('engines', () => {
     try {
       const clean = await train(2, { dropout: true });
       const threw = await train(2, { dropout: true, retries: 2, fault: { worker: 1, atStep: 4, kind: 'throw' } });
-      const died = await train(2, { dropout: true, retries: 2, fault: { worker: 0, atStep: 7, kind: 'exit' } });
+      const died = await train(2, { dropout: true, retries: 2, fault: { worker: 1, atStep: 7, kind: 'exit' } });
       expect(threw.params).toEqual(clean.params);
       expect(died.params).toEqual(clean.params);
       expect(threw.losses).toEqual(clean.losses);

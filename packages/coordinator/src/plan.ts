@@ -8,6 +8,7 @@ import { CONTROL_LENGTH } from './step-protocol.js';
  * The plan of a threaded step: the shared buffers every worker maps, and who owns which rows
  * and which parameters (the order of the stages is in step-protocol.ts).
  *
+ * - Workers: 0 is the main thread, 1..W-1 are threads of the process's pool.
  * - Rows: worker i < ACTIVE computes rows [partStart(rows, active, i), partStart(rows, active, i + 1))
  *   of the batch, in its window of every layer's step buffers.
  * - Parameters: worker i of W owns part i of every weight, cut along the weight's first axis
@@ -29,8 +30,6 @@ export interface SharedState {
   layers: Float32Array[][];
   capacity: number;
   control: Int32Array;
-  /** The batch's [loss sum, metric sums…], written by worker 0. */
-  stats: Float64Array;
   /** Set when the floats above live in a WebAssembly.Memory whose kernels the workers run. */
   wasm: WasmSetup | null;
 }
@@ -81,22 +80,18 @@ export function releaseToHeap(model: Sequential, optimizer: Optimizer, maxRows: 
 
 /** The shared state of a threaded engine over a model already placed in shared memory. */
 export function sharedState(
-  model: Sequential, optimizer: Optimizer, alloc: Allocator, wasm: WasmSetup | null,
-  maxRows: number, labelWidth: number, capacity: number, statsWidth: number,
+  model: Sequential, optimizer: Optimizer, alloc: Allocator, wasm: WasmSetup | null, maxRows: number, labelWidth: number, capacity: number,
 ): SharedState {
   const [x, y] = withAllocator(alloc, () => [allocFloat32(maxRows * model.inputSize), allocFloat32(maxRows * labelWidth)]);
   return {
     params: model.params, grads: model.grads, slots: optimizer.slots[0]!, x: x!, y: y!,
-    layers: model.stepBuffers(), capacity, ...crewControl(statsWidth), wasm,
+    layers: model.stepBuffers(), capacity, control: newControl(), wasm,
   };
 }
 
-/** The part of the shared state that belongs to one crew of workers (replaced after a fault). */
-export function crewControl(statsWidth: number): Pick<SharedState, 'control' | 'stats'> {
-  return {
-    control: new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4)),
-    stats: new Float64Array(new SharedArrayBuffer(statsWidth * 8)),
-  };
+/** A crew's control array (a new crew after a fault gets a new one). */
+export function newControl(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4));
 }
 
 /** Adds per-block sums (rows of `width`) in block order: the same bits for any split of the blocks. */

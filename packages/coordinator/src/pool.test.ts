@@ -26,16 +26,18 @@ async function steps(workers: number): Promise<void> {
 afterAll(() => shutdown());
 
 describe('the process pool', () => {
+  // An engine of W workers leases W - 1 threads: the main thread is worker 0.
   it('is started once, reused by every engine, and grows when an engine asks for more workers', async () => {
     await shutdown();
     expect(poolInfo().threads).toBe(0);
-    await steps(2);
+    await steps(3);
     const first = poolInfo();
     expect(first.threads).toBe(2);
+    await steps(3);
     await steps(2);
     await steps(1);
     expect(poolInfo()).toEqual(first);
-    await steps(3);
+    await steps(4);
     expect(poolInfo().threads).toBe(3);
     expect(poolInfo().generation).toBe(first.generation + 1);
   });

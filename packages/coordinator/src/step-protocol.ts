@@ -2,23 +2,28 @@
  * The step protocol: one shared Int32Array that the main thread and the workers synchronise on
  * with Atomics. Every index has a name; every ordering decision is commented where it is made.
  *
- * One training step, and who may read what when (W workers, the first ACTIVE of them compute a
- * shard; see plan.ts for the buffers):
+ * One training step, and who may read what when. W workers: worker 0 is the main thread, workers
+ * 1..W-1 are threads of the process's pool; the first ACTIVE of them compute a shard (plan.ts
+ * has the buffers):
  *
  * 1. The main thread writes the batch into x/y and the step's fields below, then bumps SEQ.
+ *    Worker threads spin briefly on SEQ before they sleep, so a step usually starts without a
+ *    wake-up.
  * 2. Row stage, worker i < ACTIVE, rows [partStart(ROWS, ACTIVE, i), partStart(ROWS, ACTIVE, i+1)):
  *    forward, loss gradient and backward through every layer, all on its own rows. It reads
  *    the parameters and writes only its own rows of the step buffers. No barrier between
  *    layers: a shard's input gradient needs only its own rows.
- * 3. One barrier: every row of every layer's activations and output gradients is written, and
- *    every read of the parameters for this step is over.
+ * 3. One barrier of all W: every row of every layer's activations and output gradients is
+ *    written, and every read of the parameters for this step is over. The main thread waits
+ *    at it without blocking its event loop for long (`mainBarrier`), since that is where it
+ *    hears of a dead worker thread.
  * 4. Chunk stage, every worker i (< W): part i of every weight gradient (weightChunks) over all
  *    ROWS rows in row order, reading every shard's rows; then the optimizer on exactly those
  *    parameter and slot ranges. Nobody else writes them, and nobody reads parameters until the
- *    next step, so the update needs no second barrier. Worker 0 also sums the batch's loss
- *    and metrics over all rows into stats.
- * 5. DONE: each worker increments it after its update (a full barrier); the main thread waits
- *    until it reaches W before it touches x/y or reads parameters again.
+ *    next step, so the update needs no second barrier. The main thread then sums the batch's
+ *    loss and metrics over all rows.
+ * 5. DONE: each worker thread increments it after its update (a full barrier); the main thread
+ *    waits until it reaches W - 1 before it touches x/y or reads parameters again.
  */
 export const Ctrl = {
   /** Bumped by the main thread to start a step (or to deliver EXIT); workers wait on it. */
@@ -61,6 +66,13 @@ export const WAIT_SLICE_MS = 50;
  */
 export const BARRIER_SPIN_MS = 1;
 
+/**
+ * How long a worker thread spins for the next step before it sleeps on SEQ (ms), when every
+ * thread of the step has a core of its own: the main thread (worker 0) spends about 0.2 ms
+ * between steps gathering the next batch, and a futex wake-up would cost about as much again.
+ */
+export const SEQ_SPIN_MS = 1;
+
 export class AbortedError extends Error {
   constructor() {
     super('step aborted: another worker failed');
@@ -94,6 +106,40 @@ export function barrier(ctrl: Int32Array, parties: number, spinMs = 0): void {
     }
   }
   if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+}
+
+/**
+ * The main thread's side of `barrier`: it takes part in the step as worker 0, but must never
+ * block its event loop for long, because that is where it hears that a worker thread died.
+ * It spins for up to `spinMs` (a peer a fraction of a millisecond behind releases it without
+ * a wake-up), then waits with `Atomics.waitAsync`, racing `failure`.
+ */
+export async function mainBarrier(ctrl: Int32Array, parties: number, spinMs: number, failure: Promise<never>): Promise<void> {
+  const gen = Atomics.load(ctrl, Ctrl.BARRIER_GEN);
+  if (Atomics.add(ctrl, Ctrl.BARRIER_COUNT, 1) === parties - 1) {
+    // Reset before the bump, as in `barrier`.
+    Atomics.store(ctrl, Ctrl.BARRIER_COUNT, 0);
+    Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
+    Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
+  } else {
+    await waitWhile(ctrl, Ctrl.BARRIER_GEN, gen, spinMs, failure);
+  }
+  if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+}
+
+/**
+ * Waits in the main thread until ctrl[index] is no longer `value` (or ABORT is set): spins up
+ * to `spinMs`, then `Atomics.waitAsync` in slices, racing `failure`, so the event loop runs.
+ */
+export async function waitWhile(ctrl: Int32Array, index: number, value: number, spinMs: number, failure: Promise<never>): Promise<void> {
+  const until = spinMs > 0 ? performance.now() + spinMs : 0;
+  while (Atomics.load(ctrl, index) === value && Atomics.load(ctrl, Ctrl.ABORT) === 0 && performance.now() < until) {
+    // busy-wait
+  }
+  while (Atomics.load(ctrl, index) === value && Atomics.load(ctrl, Ctrl.ABORT) === 0) {
+    const w = Atomics.waitAsync(ctrl, index, value, WAIT_SLICE_MS);
+    if (w.async) await Promise.race([w.value, failure]);
+  }
 }
 
 /**

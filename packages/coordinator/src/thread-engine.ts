@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
@@ -5,18 +6,26 @@ import type { Piscina } from 'piscina';
 import { allocFloat32, partStart, sharedAllocator, type Allocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend } from './backend.js';
 import { usefulWorkers, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
-import { EVAL_BLOCK, crewControl, placeModel, releaseToHeap, sharedState, stepCapacity, sumBlocks, type SharedState } from './plan.js';
+import { EVAL_BLOCK, newControl, placeModel, releaseToHeap, sharedState, stepCapacity, sumBlocks, type SharedState } from './plan.js';
 import { destroyPool, leasePool } from './pool.js';
-import { specOf, type ReplicaSpec } from './replica.js';
-import { Command, Ctrl, abortAll } from './step-protocol.js';
+import { Replica, specOf, type ReplicaSpec } from './replica.js';
+import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, abortAll, mainBarrier, waitWhile } from './step-protocol.js';
 import type { WorkerApi } from './worker.js';
 
 /** How long a crew waits for its threads to finish their tasks before it terminates the pool. */
 const CLOSE_GRACE_MS = 1000;
 
+/** How long the main thread, aborted by a peer, waits for that peer's error to arrive. */
+const ABORT_REPORT_MS = 2000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 /**
- * The W threads one engine leases from the process's pool, each running one long `serve`
- * task, with a comlink proxy each. Replaced whole when a worker fails and the step is redone.
+ * The worker threads one engine leases from the process's pool (workers 1..W-1; the main
+ * thread is worker 0), each running one long `serve` task, with a comlink proxy each.
+ * Replaced whole when a worker fails and the step is redone.
  */
 class Crew {
   readonly remotes: Remote<WorkerApi>[] = [];
@@ -27,17 +36,19 @@ class Crew {
   training: Promise<void>[] | null = null;
   closed = false;
   private readonly ports: MessagePort[] = [];
-  private readonly pool: Piscina;
+  private readonly pool: Piscina | null;
   private readonly release: () => Promise<void>;
   private rejectFailure!: (e: unknown) => void;
 
-  constructor(workers: number, private readonly control: Int32Array) {
-    ({ pool: this.pool, release: this.release } = leasePool(workers));
+  constructor(threads: number, private readonly control: Int32Array) {
+    // workers: 1 on a ThreadEngine is the main thread alone: nothing to lease.
+    ({ pool: this.pool, release: this.release } = threads > 0 ? leasePool(threads) : { pool: null, release: async () => {} });
     this.failure = new Promise<never>((_, reject) => (this.rejectFailure = reject));
     this.failure.catch(() => {});
-    for (let i = 0; i < workers; i++) {
+    for (let t = 0; t < threads; t++) {
+      const i = t + 1; // the worker index: 0 is the main thread
       const { port1, port2 } = new MessageChannel();
-      const task = this.pool.run({ port: port2 }, { transferList: [port2] as never });
+      const task = this.pool!.run({ port: port2 }, { transferList: [port2] as never });
       // A worker that dies (not just throws) ends its piscina task: that is how we hear of it.
       // piscina starts a thread in its place for the next lease.
       task.catch((err) => {
@@ -75,7 +86,7 @@ class Crew {
       new Promise<boolean>((r) => (timer = setTimeout(() => r(false), CLOSE_GRACE_MS))),
     ]);
     clearTimeout(timer);
-    if (!ended) {
+    if (!ended && this.pool) {
       await destroyPool(this.pool);
       await Promise.allSettled(this.serving);
     }
@@ -86,8 +97,12 @@ class Crew {
 }
 
 /**
- * W worker threads, one replica each, over shared memory. The main thread fills the batch
- * buffers, bumps SEQ, and waits (without blocking its event loop) for DONE to reach W.
+ * W workers over shared memory: the main thread is worker 0 and W - 1 threads of the process's
+ * pool are the others, one replica each. The main thread fills the batch buffers, bumps SEQ,
+ * computes its own shard and part like every worker, and waits (without blocking its event
+ * loop for long) at the step's barrier and for DONE to reach W - 1. Taking part itself saves a
+ * thread and two wake-ups a step, and with W = cores each worker thread can spin for the next
+ * step without taking the main thread's core.
  *
  * A worker that throws or dies before any worker started writing parameters leaves the shared
  * parameters and optimizer state exactly as they were before the step, so the engine replaces
@@ -106,6 +121,9 @@ export class ThreadEngine implements Engine {
   private readonly options: EngineOptions;
   private readonly spec: ReplicaSpec;
   private readonly statsWidth: number;
+  /** Worker 0: the main thread's own replica, on the model itself. */
+  private readonly main: Replica;
+  private readonly spinMs: number;
   private crew: Crew;
   private fault: FaultInjection | undefined;
   private consecutiveFaults = 0;
@@ -116,6 +134,9 @@ export class ThreadEngine implements Engine {
     this.workers = options.workers;
     this.minWorkPerWorker = minWorkPerWorker;
     this.fault = options.faultInjection;
+    if (this.fault?.kind === 'exit' && this.fault.worker === 0) {
+      throw new RangeError('faultInjection: worker 0 is the main thread; an exit fault needs a worker thread (1 or more)');
+    }
     const { model, optimizer } = options;
     this.params = model.countParams();
     if (!optimizer.built) optimizer.build([this.params]);
@@ -127,12 +148,15 @@ export class ThreadEngine implements Engine {
     // The main thread's model and optimizer become views on the shared state, so after fit
     // (or a crash) they hold exactly what the workers last wrote.
     placeModel(model, optimizer, alloc, capacity);
-    this.state = sharedState(model, optimizer, alloc, wasm, options.maxRows, options.labelWidth, capacity, this.statsWidth);
+    this.state = sharedState(model, optimizer, alloc, wasm, options.maxRows, options.labelWidth, capacity);
     this.x = this.state.x;
     this.y = this.state.y;
     this.stats = new Float64Array(this.statsWidth);
     this.spec = specOf(options);
-    this.crew = new Crew(this.workers, this.state.control);
+    this.main = new Replica(this.spec, model, optimizer, alloc);
+    // Spinning only pays when no thread it would take a core from is waiting to run.
+    this.spinMs = this.workers <= os.availableParallelism() ? BARRIER_SPIN_MS : 0;
+    this.crew = new Crew(this.workers - 1, this.state.control);
   }
 
   static async create(options: EngineOptions, minWorkPerWorker = 0): Promise<ThreadEngine> {
@@ -148,19 +172,19 @@ export class ThreadEngine implements Engine {
 
   private async configureCrew(): Promise<void> {
     const crew = this.crew, fault = this.fault;
-    await crew.race(Promise.all(crew.remotes.map((r, i) => r.configure(this.spec, this.state, i, this.workers, fault))));
+    await crew.race(Promise.all(crew.remotes.map((r, t) => r.configure(this.spec, this.state, t + 1, this.workers, fault))));
   }
 
   /**
-   * Replaces every worker after a fault. Parameters, optimizer state and batch stay; the new
-   * crew gets its own control array and stats, so nothing of the old crew can join its
-   * barriers. The old crew's tasks have all ended (or its pool was terminated) by now, so no
-   * straggler writes into the step buffers or the gradient either.
+   * Replaces every worker thread after a fault. Parameters, optimizer state and batch stay; the
+   * new crew gets its own control array, so nothing of the old crew can join its barriers. The
+   * old crew's tasks have all ended (or its pool was terminated) by now, so no straggler writes
+   * into the step buffers or the gradient either.
    */
   private async replaceCrew(): Promise<void> {
-    Object.assign(this.state, crewControl(this.statsWidth));
+    this.state.control = newControl();
     if (!this.fault?.persistent) this.fault = undefined; // an injected fault fires once
-    this.crew = new Crew(this.workers, this.state.control);
+    this.crew = new Crew(this.workers - 1, this.state.control);
     await this.configureCrew();
   }
 
@@ -168,9 +192,9 @@ export class ThreadEngine implements Engine {
     const crew = this.crew;
     if (crew.training) return;
     Atomics.store(this.state.control, Ctrl.COMMAND, Command.STEP);
-    crew.training = crew.remotes.map((r, i) =>
+    crew.training = crew.remotes.map((r, t) =>
       r.train().catch((err: unknown) => {
-        crew.fail(err instanceof Error ? err : new Error(`worker ${i} failed: ${String(err)}`));
+        crew.fail(err instanceof Error ? err : new Error(`worker ${t + 1} failed: ${String(err)}`));
       }) as Promise<void>,
     );
   }
@@ -231,17 +255,31 @@ export class ThreadEngine implements Engine {
     // The fields above are published by this sequentially consistent bump of SEQ.
     Atomics.add(ctrl, Ctrl.SEQ, 1);
     Atomics.notify(ctrl, Ctrl.SEQ);
-    for (;;) {
-      const done = Atomics.load(ctrl, Ctrl.DONE);
-      if (done >= this.workers) break;
+    const main = this.main, workers = this.workers;
+    try {
+      const fault = this.fault;
+      if (fault && fault.worker === 0 && fault.atStep === t) throw new Error(`injected fault in worker 0 at step ${t}`);
+      main.trainRows(this.x, this.y, rows, 0, active, seed, step);
+      await mainBarrier(ctrl, workers, this.spinMs, crew.failure);
+      Atomics.add(ctrl, Ctrl.UPDATING, 1);
+      main.trainChunk(this.x, rows, 0, workers, t);
+      main.batchStats(this.x, this.y, rows, this.stats);
+      // The worker threads' updates are done when DONE reaches W - 1 (each increment is a full barrier).
+      for (let done = Atomics.load(ctrl, Ctrl.DONE); done < workers - 1; done = Atomics.load(ctrl, Ctrl.DONE)) {
+        await waitWhile(ctrl, Ctrl.DONE, done, this.spinMs, crew.failure);
+        if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+      }
+    } catch (err) {
+      abortAll(ctrl);
+      // A worker thread's failure is the one to report: the main thread may see the abort
+      // before the thread's error arrives over its port, so give it a moment to.
+      if (err instanceof AbortedError && crew.failed === null) await Promise.race([crew.failure.catch(() => {}), delay(ABORT_REPORT_MS)]);
       if (crew.failed !== null) throw crew.failed;
-      const w = Atomics.waitAsync(ctrl, Ctrl.DONE, done, 1000);
-      if (w.async) await crew.race(w.value);
+      crew.fail(err);
+      throw err;
     }
     if (crew.failed !== null) throw crew.failed;
     this.options.optimizer.iterations = t;
-    // Worker 0 summed the whole batch (after the barrier, before its DONE).
-    this.stats.set(this.state.stats);
   }
 
   private toShared(a: Float32Array): Float32Array {
@@ -269,8 +307,10 @@ export class ThreadEngine implements Engine {
     await this.stopTraining();
     const crew = this.crew;
     const xs = this.toShared(x), ys = this.toShared(y), block = this.block(batchSize);
-    const parts = await crew.race(Promise.all(crew.remotes.map((r, i) => r.evaluate(xs, ys, ...this.blockRange(n, block, i), block))));
-    return sumBlocks(parts, this.statsWidth);
+    const others = crew.race(Promise.all(crew.remotes.map((r, t) => r.evaluate(xs, ys, ...this.blockRange(n, block, t + 1), block))));
+    // Worker 0's blocks, in the main thread's window (row 0), while the threads run theirs.
+    const mine = this.main.evaluateBlocks(xs, ys, ...this.blockRange(n, block, 0), block, 0);
+    return sumBlocks([mine, ...(await others)], this.statsWidth);
   }
 
   async predict(x: Float32Array, n: number, batchSize: number): Promise<Float32Array> {
@@ -279,7 +319,9 @@ export class ThreadEngine implements Engine {
     const xs = this.toShared(x), block = this.block(batchSize);
     const outSize = this.options.model.outputSize;
     const shared = sharedAllocator.float32(n * outSize);
-    await crew.race(Promise.all(crew.remotes.map((r, i) => r.predict(xs, shared, ...this.blockRange(n, block, i), block))));
+    const others = crew.race(Promise.all(crew.remotes.map((r, t) => r.predict(xs, shared, ...this.blockRange(n, block, t + 1), block))));
+    this.main.predictRange(xs, shared, ...this.blockRange(n, block, 0), block, 0);
+    await others;
     const out = allocFloat32(n * outSize);
     out.set(shared);
     return out;

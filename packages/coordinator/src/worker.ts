@@ -6,10 +6,11 @@ import { adoptWasmView, attachWasmBackend, heapAllocator, partStart, wasmAllocat
 import type { FaultInjection } from './engine.js';
 import { Replica, type ReplicaSpec } from './replica.js';
 import type { SharedState } from './plan.js';
-import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, WAIT_SLICE_MS, abortAll, barrier } from './step-protocol.js';
+import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, SEQ_SPIN_MS, WAIT_SLICE_MS, abortAll, barrier } from './step-protocol.js';
 
 /**
- * A worker thread of the process's pool. Each engine that leases it runs one long `serve` task
+ * A worker thread of the process's pool (worker 1..W-1 of an engine; the main thread is worker
+ * 0). Each engine that leases it runs one long `serve` task
  * here: a replica whose weights and step buffers are views on the engine's shared state,
  * driven over comlink for the control plane and over the control array for steps, which send
  * no messages (the protocol is in step-protocol.ts).
@@ -70,6 +71,12 @@ export default function serve({ port }: ServeTask): Promise<void> {
         // Spinning only pays when no thread it would take a core from is waiting to run.
         const spinMs = workers <= os.availableParallelism() ? BARRIER_SPIN_MS : 0;
         for (;;) {
+          // Spin for the next step first: the main thread is usually back within a fraction of a
+          // millisecond, and sleeping would add a futex wake-up to every step.
+          const until = spinMs > 0 ? performance.now() + SEQ_SPIN_MS : 0;
+          while (Atomics.load(ctrl, Ctrl.SEQ) === lastSeq && performance.now() < until) {
+            // busy-wait
+          }
           while (Atomics.load(ctrl, Ctrl.SEQ) === lastSeq) Atomics.wait(ctrl, Ctrl.SEQ, lastSeq, WAIT_SLICE_MS);
           if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) return;
           lastSeq = Atomics.load(ctrl, Ctrl.SEQ);
@@ -88,7 +95,6 @@ export default function serve({ port }: ServeTask): Promise<void> {
             barrier(ctrl, workers, spinMs);
             Atomics.add(ctrl, Ctrl.UPDATING, 1);
             r.trainChunk(s.x, rows, index, workers, t);
-            if (index === 0) r.batchStats(s.x, s.y, rows, s.stats);
           } catch (err) {
             abortAll(ctrl);
             // A peer's failure is reported by that peer; ending quietly keeps its error the one fit sees.
@@ -97,7 +103,7 @@ export default function serve({ port }: ServeTask): Promise<void> {
           }
           // The update above is complete before DONE is incremented (Atomics.add is a full
           // barrier), so the main thread never starts the next step on half-updated weights.
-          if (Atomics.add(ctrl, Ctrl.DONE, 1) === workers - 1) Atomics.notify(ctrl, Ctrl.DONE);
+          if (Atomics.add(ctrl, Ctrl.DONE, 1) === workers - 2) Atomics.notify(ctrl, Ctrl.DONE);
         }
       },
 

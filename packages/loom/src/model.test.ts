@@ -106,9 +106,9 @@ describe('worker faults during fit', () => {
 
   it('with retryWorkerFaults: 0 the first fault ends fit with the worker error and its stack, within a second', async () => {
     const t0 = Date.now();
-    const err = await run({ worker: 0, atStep: 3, kind: 'throw' }, 0).catch((e: unknown) => e);
+    const err = await run({ worker: 1, atStep: 3, kind: 'throw' }, 0).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/injected fault in worker 0 at step 3/);
+    expect((err as Error).message).toMatch(/injected fault in worker 1 at step 3/);
     expect((err as Error).stack).toMatch(/worker\.js/);
     expect(Date.now() - t0).toBeLessThan(5000);
     await expect(run(undefined, -1)).rejects.toThrow(/retryWorkerFaults must be a non-negative integer, got -1/);
