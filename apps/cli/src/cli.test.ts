@@ -3,8 +3,8 @@
  * stderr and the files it writes. Kept small (64- and 128-unit layers, a few thousand samples)
  * so the whole file takes seconds on two cores.
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -234,5 +234,31 @@ describe('--help', () => {
       expect(r.stderr).toBe('');
     });
     expect(results[1]!.stdout).toMatch(/--epochs <n>.*\(default: 2\)/s);
+  });
+});
+
+describe('bin/loom.js (what npm links as `loom`)', () => {
+  it('runs the built command and passes its exit code on', () => {
+    const bin = join(appDir, 'bin', 'loom.js');
+    const help = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(help).toMatch(/^Usage: loom /);
+    let code: number | null = 0;
+    try {
+      execFileSync(process.execPath, [bin, 'train', '--epochs', 'abc'], { stdio: 'pipe' });
+    } catch (err) {
+      code = (err as { status: number | null }).status;
+    }
+    expect(code).toBe(2);
+  });
+
+  it('names the missing build instead of a module-not-found trace', () => {
+    // A copy of the script beside an empty "dist" stands in for a fresh `npm ci` without touching the real build.
+    const fake = mkdtempSync(join(tmp, 'fresh-'));
+    mkdirSync(join(fake, 'bin'));
+    writeFileSync(join(fake, 'bin', 'loom.js'), readFileSync(join(appDir, 'bin', 'loom.js')));
+    writeFileSync(join(fake, 'package.json'), '{"type":"module"}');
+    const r = spawnSync(process.execPath, [join(fake, 'bin', 'loom.js'), '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('loom: error: the CLI is not built (apps/cli/dist/main.js is missing); run `npm run build` first\n');
   });
 });
