@@ -1,4 +1,5 @@
 import type { CheckpointRecord } from '@loom/checkpoint';
+import type { FeatureScaling } from '@loom/data';
 import type { Sequential as Graph } from '@loom/layers';
 import { getGlobalRandom } from '@loom/tensor';
 import type { History } from './callbacks.js';
@@ -15,6 +16,7 @@ export type SavableModel = Graph & TrainingModel & {
   readonly metricNames: string[];
   readonly compiled: boolean;
   readonly trainingHistory: History;
+  readonly inputScaling: FeatureScaling | null;
 };
 
 /**
@@ -45,6 +47,9 @@ export function toCheckpointRecord(model: SavableModel): CheckpointRecord {
   const p = model.progress;
   rec.progress = { epoch: p.epoch, step: p.step, seed: p.seed >>> 0, rngState: getGlobalRandom().getState(), globalStep: opt?.iterations ?? 0 };
   rec.history = { epochs: [...model.trainingHistory.epoch], metrics: { ...model.trainingHistory.history } };
+  if (model.inputScaling) {
+    rec.inputScaling = { method: model.inputScaling.method, offset: [...model.inputScaling.offset], scale: [...model.inputScaling.scale] };
+  }
   if (p.step > 0) rec.metadata = { epochSums: JSON.stringify(Array.from(p.epochSums)), epochSeen: String(p.epochSeen) };
   return rec;
 }

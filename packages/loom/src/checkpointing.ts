@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import {
   CheckpointError, findLatestCheckpoint, loadCheckpoint, saveCheckpointSync, summarizeCheckpoint, type CheckpointRecord,
 } from '@loom/checkpoint';
+import { scalingMethods, type ScalingMethod } from '@loom/data';
 import { optimizerFromConfig } from '@loom/optimizers';
 import { deserializeLayer } from '@loom/layers';
 import { getGlobalRandom, setSeed, formatShape } from '@loom/tensor';
@@ -33,6 +34,16 @@ export function fromCheckpointRecord(rec: CheckpointRecord, source = 'checkpoint
       throw new CheckpointError('invalid', `${source}: weight ${s.name} has shape ${formatShape(w.shape)}, the model needs ${formatShape(s.shape)}`, { path: source });
     }
     model.params.set(w.data, s.offset);
+  }
+  if (rec.inputScaling) {
+    const { method, offset, scale } = rec.inputScaling;
+    if (!scalingMethods.includes(method as ScalingMethod)) {
+      throw new CheckpointError('invalid', `${source}: input scaling method '${method}' is not one this Loom knows (${scalingMethods.join(', ')})`, { path: source });
+    }
+    if (offset.length !== model.inputSize) {
+      throw new CheckpointError('invalid', `${source}: input scaling has ${offset.length} features, the model takes ${model.inputSize}`, { path: source });
+    }
+    model.inputScaling = { method: method as ScalingMethod, offset: [...offset], scale: [...scale] };
   }
   if (compile.loss) {
     const optimizer = rec.optimizer ? optimizerFromConfig(rec.optimizer.name, rec.optimizer.config) : undefined;

@@ -5,6 +5,7 @@ export type { TrainingModel } from './training-model.js';
 export { ProgressBar } from './progress.js';
 export { loadModel, ModelCheckpoint, inspectCheckpoint, latestCheckpoint, toCheckpointRecord, fromCheckpointRecord, saveModelSync, CheckpointError, type ModelCheckpointOptions } from './checkpointing.js';
 export type { InputData } from './inputs.js';
+export { fitScaling, applyScaling, assertScalingMethod, scalingMethods, type FeatureScaling, type ScalingMethod } from '@loom/data';
 export {
   layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, activationNames, lossNames, metricNames, initializerNames, registerLayer,
   activations, Loss, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError,

@@ -9,6 +9,7 @@ import { ProgressBar } from './progress.js';
 import { saveCheckpoint } from '@loom/checkpoint';
 import { toCheckpointRecord } from './checkpoint-record.js';
 import type { TrainingModel, TrainingProgress } from './training-model.js';
+import type { FeatureScaling } from '@loom/data';
 
 export type { TrainingProgress };
 
@@ -62,6 +63,12 @@ export class Sequential extends Graph implements TrainingModel {
   stopTraining = false;
   progress: TrainingProgress = { epoch: 0, step: 0, seed: 0, epochSums: new Float64Array(0), epochSeen: 0 };
   trainingHistory = new History();
+  /**
+   * The scaling the training inputs went through (`fitScaling` from `@loom/data`; set by
+   * `loom train --normalize`), kept in checkpoints. `fit`, `evaluate` and `predict` take inputs
+   * already scaled: give new data `applyScaling(x, model.inputScaling)` first.
+   */
+  inputScaling: FeatureScaling | null = null;
   private engine: Engine | null = null;
 
   constructor(layerList: Layer[] = [], options: { name?: string } = {}) {
