@@ -3,13 +3,15 @@
  * stderr and the files it writes. Kept small (64- and 128-unit layers, a few thousand samples)
  * so the whole file takes seconds on two cores.
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyScaling, fitScaling, loadModel, tensor, toCategorical, type Tensor } from '@loom/loom';
+import { shortestFloat32 } from './commands/predict.js';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const main = join(appDir, 'dist', 'main.js');
@@ -150,6 +152,83 @@ describe('loom train, evaluate, predict, inspect', () => {
   });
 });
 
+describe('CSV: --normalize, --shuffle-before-split, and classes only the validation part holds', () => {
+  // Sorted by class, as iris.csv is: with --validation-split 0.25 the last 10 rows (all class 2)
+  // validate. f0 is the row number, so the training part's range (0..29) differs from the file's.
+  const header = 'f0,f1,flat,label';
+  const rows = Array.from({ length: 40 }, (_, i) => `${i},${1000 + ((i * 37) % 11) * 100},5,${i < 20 ? 0 : i < 30 ? 1 : 2}`);
+  const common = ['--data', 'sorted.csv', '--layers', '8', '--epochs', '3', '--batch-size', '8', '--workers', '1', '--validation-split', '0.25', '--seed', '5', '--json'];
+  const features = async () => {
+    const { readCsv } = await import('@loom/loom');
+    return readCsv(join(tmp, 'sorted.csv'), { labelColumn: 'label' });
+  };
+  const firstRows = (x: Tensor, n: number) => tensor(x.data.slice(0, n * 3), [n, 3]);
+
+  beforeAll(() => writeFileSync(join(tmp, 'sorted.csv'), `${header}\n${rows.join('\n')}\n`));
+
+  it('warns once on stderr; --normalize fits on the training part only and the checkpoint keeps it', async () => {
+    const r = await loom(['train', ...common, '--normalize', 'minmax', '--checkpoint-dir', 'norm']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('loom: warning: the validation part (the last 10 of 40 samples of sorted.csv) holds class 2, which the training part lacks: ' +
+      'the model cannot learn it, and val_accuracy counts it as wrong; --shuffle-before-split mixes the samples first\n');
+    const result = JSON.parse(r.stdout) as Record<string, any>;
+    expect(result).toMatchObject({ normalize: 'minmax', samples: 40, classes: 3, completedEpochs: 3 });
+    expect((result.history.loss as number[]).every(Number.isFinite)).toBe(true);
+    const model = await loadModel(join(tmp, 'norm', 'ckpt-3.loom'));
+    const { x } = await features();
+    expect(model.inputScaling).toEqual(fitScaling(firstRows(x, 30), 'minmax'));
+    expect(model.inputScaling!.offset[0]).toBe(0);
+    expect(model.inputScaling!.scale[0]).toBe(29); // not 39: the validation rows took no part
+    expect(model.inputScaling!.scale[2]).toBe(1); // the constant column: scale 1, so it maps to 0 and not NaN
+  });
+
+  it('evaluate, predict and inspect use the scaling the checkpoint kept', async () => {
+    const ckpt = join('norm', 'ckpt-3.loom');
+    const [evaluated, predicted, inspected] = await Promise.all([
+      loom(['evaluate', ckpt, '--data', 'sorted.csv', '--workers', '1', '--json']),
+      loom(['predict', ckpt, '--input', 'sorted.csv', '--label-column', 'label', '--workers', '1', '--output', 'sorted-preds.csv']),
+      loom(['inspect', ckpt]),
+    ]);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(predicted.code, predicted.stderr).toBe(0);
+    expect(inspected.stdout).toMatch(/^Input scaling: minmax, 3 features/m);
+    const model = await loadModel(join(tmp, ckpt));
+    const { x, y } = await features();
+    const scaled = applyScaling(x, model.inputScaling!);
+    const [loss, accuracy] = await model.evaluate(scaled, toCategorical(y!, 3), { workers: 1, batchSize: 100 });
+    expect(JSON.parse(evaluated.stdout)).toMatchObject({ samples: 40, loss, accuracy });
+    const expected = await model.predict(scaled, { workers: 1, batchSize: 100 });
+    const lines = readFileSync(join(tmp, 'sorted-preds.csv'), 'utf8').trimEnd().split('\n').slice(1);
+    expect(lines).toHaveLength(40);
+    lines.forEach((line, i) => {
+      expect(line.split(',').slice(1).map(Number)).toEqual(Array.from(expected.data.subarray(i * 3, i * 3 + 3), (v) => Number(shortestFloat32(v))));
+    });
+  });
+
+  it('--resume keeps the checkpoint\'s scaling and refuses a different --normalize', async () => {
+    const resumed = await loom(['train', ...common.map((a) => (a === '3' ? '4' : a)), '--checkpoint-dir', 'norm', '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ normalize: 'minmax', completedEpochs: 4 });
+    const other = await loom(['train', ...common, '--checkpoint-dir', 'norm', '--resume', '--epochs', '5', '--normalize', 'standard']);
+    expectOneLineError(other, 2, /^loom: error: --normalize standard: norm\/ckpt-4\.loom was trained with --normalize minmax; with --resume the scaling comes from the checkpoint/);
+  });
+
+  it('--shuffle-before-split mixes the samples by --seed first: no warning, and the same seed gives the same run', async () => {
+    const args = ['train', ...common, '--normalize', 'standard', '--shuffle-before-split'];
+    const [a, b] = await Promise.all([loom([...args, '--checkpoint-dir', 'mixed']), loom([...args, '--checkpoint-dir', 'mixed-again'])]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toBe('');
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout).history).toEqual(JSON.parse(a.stdout).history);
+    const scaling = (await loadModel(join(tmp, 'mixed', 'ckpt-3.loom'))).inputScaling!;
+    const { x } = await features();
+    expect(scaling.method).toBe('standard');
+    expect(scaling.offset[0]).not.toBe(fitScaling(firstRows(x, 30), 'standard').offset[0]); // other rows trained
+    expect(scaling.offset[2]).toBe(5);
+    expect(scaling.scale[2]).toBe(1);
+  });
+});
+
 describe('Ctrl-C and --resume', () => {
   // The brief's run, with 128-unit layers so an epoch takes about a second here.
   // Epochs of about a second: with the wasm kernels a smaller run finishes before a timer set
@@ -200,6 +279,7 @@ describe('bad input', () => {
       [['train', '--learning-rate', '-1'], 2, /--learning-rate/],
       [['train', '--layers', '500,x'], 2, /--layers/],
       [['train', '--optimizer', 'adamw'], 2, /Allowed choices are sgd, rmsprop/],
+      [['train', '--normalize', 'zscore'], 2, /^loom: error: --normalize must be minmax or standard, got 'zscore'$/],
       [['train', '--no-such-option'], 2, /unknown option '--no-such-option'/],
       [['frobnicate'], 2, /unknown command 'frobnicate'/],
       [['evaluate'], 2, /missing required argument 'checkpoint'/],
@@ -234,5 +314,31 @@ describe('--help', () => {
       expect(r.stderr).toBe('');
     });
     expect(results[1]!.stdout).toMatch(/--epochs <n>.*\(default: 2\)/s);
+  });
+});
+
+describe('bin/loom.js (what npm links as `loom`)', () => {
+  it('runs the built command and passes its exit code on', () => {
+    const bin = join(appDir, 'bin', 'loom.js');
+    const help = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(help).toMatch(/^Usage: loom /);
+    let code: number | null = 0;
+    try {
+      execFileSync(process.execPath, [bin, 'train', '--epochs', 'abc'], { stdio: 'pipe' });
+    } catch (err) {
+      code = (err as { status: number | null }).status;
+    }
+    expect(code).toBe(2);
+  });
+
+  it('names the missing build instead of a module-not-found trace', () => {
+    // A copy of the script beside an empty "dist" stands in for a fresh `npm ci` without touching the real build.
+    const fake = mkdtempSync(join(tmp, 'fresh-'));
+    mkdirSync(join(fake, 'bin'));
+    writeFileSync(join(fake, 'bin', 'loom.js'), readFileSync(join(appDir, 'bin', 'loom.js')));
+    writeFileSync(join(fake, 'package.json'), '{"type":"module"}');
+    const r = spawnSync(process.execPath, [join(fake, 'bin', 'loom.js'), '--help'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('loom: error: the CLI is not built (apps/cli/dist/main.js is missing); run `npm run build` first\n');
   });
 });

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { shortestFloat32 } from './commands/predict.js';
-import { column, fraction, layerSizes, positiveInt, positiveNumber, seed } from './parsers.js';
+import { UsageError } from './errors.js';
+import { column, fraction, layerSizes, positiveInt, positiveNumber, scalingMethod, seed } from './parsers.js';
 
 describe('option parsers', () => {
   it('accept what the help promises', () => {
@@ -24,6 +25,15 @@ describe('option parsers', () => {
     ] as [(v: string) => unknown, string][]) {
       expect(() => parse(value), `${parse.name}(${JSON.stringify(value)})`).toThrow(InvalidArgumentError);
     }
+  });
+});
+
+describe('--normalize', () => {
+  it('takes minmax or standard, and names the option and both choices otherwise (a UsageError: exit code 2)', () => {
+    expect(scalingMethod('minmax')).toBe('minmax');
+    expect(scalingMethod(' standard ')).toBe('standard');
+    expect(() => scalingMethod('x')).toThrow(new UsageError("--normalize must be minmax or standard, got 'x'"));
+    expect(() => scalingMethod('MinMax')).toThrow(UsageError);
   });
 });
 

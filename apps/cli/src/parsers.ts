@@ -3,6 +3,8 @@
  * value becomes "option '--epochs <n>' argument 'abc' is invalid. …" and exit code 2.
  */
 import { InvalidArgumentError } from 'commander';
+import { scalingMethods, type ScalingMethod } from '@loom/loom';
+import { UsageError } from './errors.js';
 
 const INTEGER = /^[+]?\d+$/;
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -49,4 +51,16 @@ export function layerSizes(value: string): number[] {
 export function column(value: string): string | number {
   if (value.trim() === '') throw new InvalidArgumentError('Must be a column name or index.');
   return /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+}
+
+/**
+ * `--normalize`: a scaling method. Thrown as a UsageError rather than commander's own message,
+ * so the line says what the option expects: "--normalize must be minmax or standard, got 'x'".
+ */
+export function scalingMethod(value: string): ScalingMethod {
+  const method = value.trim();
+  if (!scalingMethods.includes(method as ScalingMethod)) {
+    throw new UsageError(`--normalize must be ${scalingMethods.join(' or ')}, got '${value}'`);
+  }
+  return method as ScalingMethod;
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { expectSameBits, fileFromMessage, fullRecord, prng, randomFloats } from '../test/helpers.js';
 import { crc32, crc32Js } from './crc32.js';
@@ -43,6 +45,7 @@ describe('encodeCheckpoint / decodeCheckpoint', () => {
     expect(back.history).toEqual(rec.history);
     expect(Object.is(back.history?.metrics.accuracy[2], -0)).toBe(true);
     expect(back.metadata).toEqual(rec.metadata);
+    expect(back.inputScaling).toEqual(rec.inputScaling);
   });
 
   it('copies weights into fresh, aligned arrays that do not alias the input bytes', () => {
@@ -69,6 +72,7 @@ describe('encodeCheckpoint / decodeCheckpoint', () => {
     expect(back.progress).toBeUndefined();
     expect(back.history).toBeUndefined();
     expect(back.model.compile).toBeUndefined();
+    expect(back.inputScaling).toBeUndefined();
 
     const bare = decodeCheckpoint(encodeCheckpoint({ model: { className: 'Sequential', layers: [] }, weights: [] }));
     expect(bare.optimizer).toBeUndefined();
@@ -104,6 +108,13 @@ describe('encodeCheckpoint / decodeCheckpoint', () => {
     const notFloat = fullRecord();
     (notFloat.weights[1] as { data: unknown }).data = [1, 2, 3];
     expect(errorOf(() => encodeCheckpoint(notFloat)).message).toMatch(/Float32Array/);
+
+    const zeroScale = fullRecord();
+    zeroScale.inputScaling!.scale[2] = 0;
+    expect(errorOf(() => encodeCheckpoint(zeroScale)).message).toBe('cannot encode checkpoint: inputScaling.scale[2] must be a finite non-zero number, got 0');
+    const uneven = fullRecord();
+    uneven.inputScaling!.offset.pop();
+    expect(errorOf(() => encodeCheckpoint(uneven)).message).toMatch(/inputScaling has 3 offsets but 4 scales/);
 
     const cyclic = fullRecord();
     cyclic.model.layers[0].config.self = cyclic.model.layers[0].config;
@@ -163,6 +174,9 @@ describe('decodeCheckpoint errors', () => {
       [{ formatVersion: 1, model: { className: 'S', layers: [{ className: 'Dense', configJson: '[1]' }] } }, /not a JSON object/],
       [{ formatVersion: 1, model, optimizer: { name: 'adam', configJson: '{}', slots: [{ name: 'm', values: [new Uint8Array(5)] }] } }, /5 bytes/],
       [{ formatVersion: 2, model }, /payload says 2/],
+      [{ formatVersion: 1, model, inputScaling: { method: 'minmax', offset: [0, 1], scale: [1] } }, /input scaling has 2 offsets but 1 scales/],
+      [{ formatVersion: 1, model, inputScaling: { method: 'minmax', offset: [0], scale: [0] } }, /input scaling scale 0 is 0/],
+      [{ formatVersion: 1, model, inputScaling: { method: 'minmax', offset: [NaN], scale: [1] } }, /input scaling offset 0 is NaN/],
     ];
     for (const [message, pattern] of cases) {
       const e = errorOf(() => decodeCheckpoint(fileFromMessage(message), 'bad.loom'));
@@ -194,3 +208,29 @@ describe('crc32', () => {
     expect(crc32Js(data)).toBe(crc32(data));
   });
 });
+
+describe('input scaling (field 8, added after the first files were written)', () => {
+  const model = { className: 'Sequential', layers: [] };
+
+  it('a file written without it (as every older file is) loads with none', () => {
+    const back = decodeCheckpoint(fileFromMessage({ formatVersion: 1, model, weights: [] }), 'old.loom');
+    expect(back.inputScaling).toBeUndefined();
+    expect(back.model).toEqual(model);
+  });
+
+  it('a reader of the schema before it skips it and reads everything else', () => {
+    const text = readFileSync(new URL('../proto/checkpoint.proto', import.meta.url), 'utf8');
+    const before = text
+      .replace(/^ *InputScaling input_scaling = 8;.*$/m, '')
+      .replace(/^message InputScaling \{[^}]*\}$/m, '');
+    expect(before).not.toMatch(/InputScaling/);
+    const oldType = protobuf.parse(before).root.lookupType('loom.checkpoint.Checkpoint');
+    const rec = fullRecord();
+    const payload = encodeCheckpoint(rec).subarray(HEADER_SIZE);
+    const old = oldType.toObject(oldType.decode(payload), { longs: Number }) as { model: { className: string }; progress: { epoch: number }; metadata: Record<string, string> };
+    expect(old.model.className).toBe('Sequential');
+    expect(old.progress.epoch).toBe(7);
+    expect(old.metadata).toEqual(rec.metadata);
+  });
+});
+

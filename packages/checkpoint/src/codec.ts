@@ -102,6 +102,10 @@ function toMessage(rec: CheckpointRecord): Record<string, unknown> {
       globalStep: p.globalStep,
     };
   }
+  if (rec.inputScaling) {
+    const s = rec.inputScaling;
+    message.inputScaling = { method: s.method, offset: s.offset, scale: s.scale };
+  }
   if (rec.history) {
     message.history = {
       epochs: rec.history.epochs,
@@ -203,6 +207,16 @@ function fromMessage(m: CheckpointMessage, where: string, source: string | undef
       });
     }
     rec.history = { epochs: m.history.epochs.map((e, i) => count(e, `history epoch ${i}`)), metrics };
+  }
+  if (m.inputScaling) {
+    const s = m.inputScaling;
+    const offset = Array.from(s.offset), scale = Array.from(s.scale);
+    if (offset.length !== scale.length) fail(`input scaling has ${offset.length} offsets but ${scale.length} scales`);
+    const badOffset = offset.findIndex((v) => !Number.isFinite(v));
+    if (badOffset !== -1) fail(`input scaling offset ${badOffset} is ${offset[badOffset]}, expected a finite number`);
+    const badScale = scale.findIndex((v) => !Number.isFinite(v) || v === 0);
+    if (badScale !== -1) fail(`input scaling scale ${badScale} is ${scale[badScale]}, expected a finite non-zero number`);
+    rec.inputScaling = { method: s.method, offset, scale };
   }
   const metadataKeys = Object.keys(m.metadata ?? {});
   if (metadataKeys.length > 0) {

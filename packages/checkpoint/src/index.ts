@@ -3,7 +3,7 @@
  * out, written atomically; loading tells truncated, corrupted, too-new and foreign files apart.
  */
 export { FORMAT_VERSION } from './records.js';
-export type { CheckpointRecord, LayerRecord, OptimizerRecord, ProgressRecord, WeightRecord } from './records.js';
+export type { CheckpointRecord, InputScalingRecord, LayerRecord, OptimizerRecord, ProgressRecord, WeightRecord } from './records.js';
 export { CheckpointError } from './errors.js';
 export type { CheckpointErrorKind } from './errors.js';
 export { encodeCheckpoint, decodeCheckpoint } from './codec.js';

@@ -50,4 +50,5 @@ export interface CheckpointMessage {
   } | null;
   history: { epochs: Int64[]; metrics: { name: string; values: number[] }[] } | null;
   metadata: Record<string, string>;
+  inputScaling: { method: string; offset: number[]; scale: number[] } | null;
 }

@@ -36,6 +36,16 @@ export interface ProgressRecord {
   globalStep: number;
 }
 
+/**
+ * A per-feature input transform fitted on the training samples, `(x - offset) / scale`
+ * (`@loom/data`'s `fitScaling`); `offset` and `scale` have one entry per input feature.
+ */
+export interface InputScalingRecord {
+  method: string;
+  offset: number[];
+  scale: number[];
+}
+
 /** Everything one checkpoint file holds. */
 export interface CheckpointRecord {
   model: { className: string; layers: LayerRecord[]; compile?: Record<string, unknown> };
@@ -45,4 +55,6 @@ export interface CheckpointRecord {
   /** `metrics[name][i]` is that metric at epoch `epochs[i]` (float64, as `History` keeps it). */
   history?: { epochs: number[]; metrics: Record<string, number[]> };
   metadata?: Record<string, string>;
+  /** Absent in files written before it existed, and for models trained on unscaled inputs. */
+  inputScaling?: InputScalingRecord;
 }

@@ -18,11 +18,13 @@ describe('summarizeCheckpoint', () => {
     expect(text).toMatch(/^Progress: epoch 7, step 12, global step 8589934592, seed 42$/m);
     expect(text).toMatch(/^History: 3 epochs, last epoch 2: loss 0\.3, accuracy 0, val_loss 1e-300$/m);
     expect(text).toMatch(/^ {2}loom: 0\.1\.0$/m);
+    expect(text).toMatch(/^Input scaling: standard, 4 features \(\(x - offset\) \/ scale, fitted on the training samples\)$/m);
   });
 
   it('handles a bare model', () => {
     const text = summarizeCheckpoint({ model: { className: 'Sequential', layers: [] }, weights: [] });
     expect(text).toMatch(/Total params: 0/);
     expect(text).toMatch(/Optimizer: none saved/);
+    expect(text).not.toMatch(/Input scaling/);
   });
 });

@@ -54,6 +54,10 @@ export function summarizeCheckpoint(rec: CheckpointRecord): string {
     const lastEpoch = epochs.length > 0 ? `, last epoch ${epochs[epochs.length - 1]}` : '';
     lines.push(`History: ${plural(epochs.length, 'epoch')}${lastEpoch}${last.length > 0 ? `: ${last.join(', ')}` : ''}`);
   }
+  if (rec.inputScaling !== undefined) {
+    const s = rec.inputScaling;
+    lines.push(`Input scaling: ${s.method}, ${plural(s.offset.length, 'feature')} ((x - offset) / scale, fitted on the training samples)`);
+  }
   const metadata = Object.entries(rec.metadata ?? {});
   if (metadata.length > 0) {
     lines.push('Metadata:');

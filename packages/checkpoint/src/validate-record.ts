@@ -92,6 +92,22 @@ export function validateRecord(rec: CheckpointRecord): void {
     }
   }
 
+  const s = rec.inputScaling;
+  if (s !== undefined) {
+    object(s, 'inputScaling');
+    string(s.method, 'inputScaling.method');
+    if (!Array.isArray(s.offset) || !Array.isArray(s.scale)) fail('inputScaling.offset and inputScaling.scale must be arrays of numbers');
+    if (s.offset.length !== s.scale.length) {
+      fail(`inputScaling has ${s.offset.length} offsets but ${s.scale.length} scales: one of each per input feature`);
+    }
+    s.offset.forEach((v, i) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail(`inputScaling.offset[${i}] must be a finite number, got ${String(v)}`);
+    });
+    s.scale.forEach((v, i) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v === 0) fail(`inputScaling.scale[${i}] must be a finite non-zero number, got ${String(v)}`);
+    });
+  }
+
   if (rec.metadata !== undefined) {
     object(rec.metadata, 'metadata');
     for (const [key, value] of Object.entries(rec.metadata)) string(value, `metadata["${key}"]`);

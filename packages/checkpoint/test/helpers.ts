@@ -66,6 +66,7 @@ export function fullRecord(seed = 1): CheckpointRecord {
     progress: { epoch: 7, step: 12, seed: 42, rngState: { seed: 42, counter: 2 ** 40 + 3 }, globalStep: 2 ** 33 },
     history: { epochs: [0, 1, 2], metrics: { loss: [2.5, 1.25, 0.1 + 0.2], accuracy: [0.5, 0.75, -0], val_loss: [3, 2, 1e-300] } },
     metadata: { loom: '0.1.0', createdBy: 'test' },
+    inputScaling: { method: 'standard', offset: [0.1 + 0.2, -4, 1e-300, 0], scale: [1, 0.25, 2 ** 60, 1 / 3] },
   };
 }
 

@@ -1,4 +1,4 @@
-/** @loom/data: IDX/MNIST and CSV loaders, in-memory datasets, shuffling, batching, preprocessing. */
+/** @loom/data: IDX/MNIST and CSV loaders, in-memory datasets, shuffling, batching, preprocessing, feature scaling. */
 export {
   readIdx,
   readIdxSync,
@@ -16,4 +16,5 @@ export { readCsv, readCsvChunks, CSV_DEFAULT_MAX_LINE_BYTES, type CsvChunk, type
 export { Dataset, type BatchesOptions } from './dataset.js';
 export { Batch, BatchIterator, PrefetchIterator, gatherRows, type BatchBuffers, type BatchSource } from './batching.js';
 export { toCategorical, normalize, checkFinite, type NormalizeOptions, type Normalized } from './preprocess.js';
+export { fitScaling, applyScaling, assertScalingMethod, scalingMethods, type FeatureScaling, type ScalingMethod } from './scaling.js';
 export { assertBatchSize, assertFraction } from './validate.js';

@@ -1,4 +1,4 @@
-import type { Sequential } from './model.js';
+import type { TrainingModel } from './training-model.js';
 
 /** Metric values by name, as Keras's `logs` dict: `{ loss, accuracy, val_loss, val_accuracy }`. */
 export type Logs = Record<string, number>;
@@ -8,12 +8,12 @@ export type Logs = Record<string, number>;
  * `onTrainBegin`; setting `model.stopTraining = true` ends `fit` after the current batch.
  */
 export abstract class Callback {
-  model!: Sequential;
+  model!: TrainingModel;
   /** Keras's `params`, plus where the run executes: worker threads used and the kernel backend. */
   params: { epochs: number; steps: number; batchSize: number; samples: number; initialEpoch: number; verbose: number; workers: number; backend: string } = {
     epochs: 0, steps: 0, batchSize: 0, samples: 0, initialEpoch: 0, verbose: 0, workers: 1, backend: 'js',
   };
-  setModel(model: Sequential): void {
+  setModel(model: TrainingModel): void {
     this.model = model;
   }
   onTrainBegin(_logs?: Logs): void | Promise<void> {}

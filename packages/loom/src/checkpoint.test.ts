@@ -112,6 +112,32 @@ describe('checkpoints', () => {
     expect(text).toMatch(/sgd/i);
   });
 
+  it('keeps the input scaling through save, ModelCheckpoint and load; a model without one loads with null', async () => {
+    const { fitScaling } = await import('@loom/data');
+    const model = mlp({ hidden: [16], seed: 3 });
+    model.compile({ loss: 'categorical_crossentropy', optimizer: 'sgd', metrics: ['accuracy'] });
+    model.build();
+    await model.save(join(dir, 'unscaled.loom'));
+    expect((await loadModel(join(dir, 'unscaled.loom'))).inputScaling).toBeNull();
+
+    model.inputScaling = fitScaling(data.x, 'minmax');
+    const sub = mkdtempSync(join(tmpdir(), 'loom-scaled-'));
+    await model.fit(data.x, data.y, { batchSize: 200, epochs: 1, workers: 1, verbose: 0, callbacks: [new ModelCheckpoint({ filepath: join(sub, 'ckpt-{epoch}.loom') })] });
+    const again = await loadModel(join(sub, 'ckpt-1.loom'));
+    expect(again.inputScaling).toEqual(model.inputScaling);
+    expect(again.inputScaling!.scale.every((v) => v > 0)).toBe(true); // MNIST's always-0 border pixels: scale 1
+    expect(await inspectCheckpoint(join(sub, 'ckpt-1.loom'))).toMatch(/^Input scaling: minmax, 784 features/m);
+
+    const { loadCheckpoint, saveCheckpoint } = await import('@loom/checkpoint');
+    const rec = await loadCheckpoint(join(sub, 'ckpt-1.loom'));
+    rec.inputScaling = { method: 'minmax', offset: [0, 0], scale: [1, 1] };
+    await saveCheckpoint(join(sub, 'narrow.loom'), rec);
+    await expect(loadModel(join(sub, 'narrow.loom'))).rejects.toThrow('narrow.loom: input scaling has 2 features, the model takes 784');
+    rec.inputScaling = { ...model.inputScaling!, method: 'robust' };
+    await saveCheckpoint(join(sub, 'robust.loom'), rec);
+    await expect(loadModel(join(sub, 'robust.loom'))).rejects.toThrow("robust.loom: input scaling method 'robust' is not one this Loom knows (minmax, standard)");
+  });
+
   it('loading refuses weights that do not fit, and damaged files, with distinct errors', async () => {
     const model = fresh(variants[0]!);
     model.build();

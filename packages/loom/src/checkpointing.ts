@@ -1,47 +1,19 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  CheckpointError, findLatestCheckpoint, loadCheckpoint, saveCheckpoint, saveCheckpointSync, summarizeCheckpoint,
-  type CheckpointRecord,
+  CheckpointError, findLatestCheckpoint, loadCheckpoint, saveCheckpointSync, summarizeCheckpoint, type CheckpointRecord,
 } from '@loom/checkpoint';
+import { scalingMethods, type ScalingMethod } from '@loom/data';
 import { optimizerFromConfig } from '@loom/optimizers';
 import { deserializeLayer } from '@loom/layers';
 import { getGlobalRandom, setSeed, formatShape } from '@loom/tensor';
 import { Callback, History, type Logs } from './callbacks.js';
+import { toCheckpointRecord } from './checkpoint-record.js';
 import { Sequential } from './model.js';
 
-/**
- * Model ⇄ checkpoint record. The record holds everything an exact resume needs: layer configs,
- * weights by name, the optimizer's config, step count and slots, the fit seed, how far the run
- * got (epoch, and batch within it with the epoch's running sums), and the History.
- */
-export function toCheckpointRecord(model: Sequential): CheckpointRecord {
-  const weights = model.slots.map((s) => ({ name: s.name, shape: s.shape, data: model.params.slice(s.offset, s.offset + s.size) }));
-  const rec: CheckpointRecord = {
-    model: {
-      className: 'Sequential',
-      layers: model.getConfig().layers,
-      compile: model.compiled ? { loss: model.loss, metrics: model.metricNames, name: model.name, inputShape: model.inputShape } : { name: model.name, inputShape: model.inputShape },
-    },
-    weights,
-  };
-  const opt = model.optimizer;
-  if (opt) {
-    rec.optimizer = {
-      name: opt.name,
-      config: opt.getConfig(),
-      iterations: opt.iterations,
-      slots: opt.built ? opt.slotNames.map((name, k) => ({ name, values: opt.slots.map((perParam) => perParam[k]!.slice()) })) : [],
-    };
-  }
-  const p = model.progress;
-  rec.progress = { epoch: p.epoch, step: p.step, seed: p.seed >>> 0, rngState: getGlobalRandom().getState(), globalStep: opt?.iterations ?? 0 };
-  rec.history = { epochs: [...model.trainingHistory.epoch], metrics: { ...model.trainingHistory.history } };
-  if (p.step > 0) rec.metadata = { epochSums: JSON.stringify(Array.from(p.epochSums)), epochSeen: String(p.epochSeen) };
-  return rec;
-}
+export { toCheckpointRecord };
 
-/** Rebuilds a model from a record: layers, weights (strictly matched by name and shape), compile state, optimizer, progress. */
+/** Rebuilds a model from a record (the inverse of `toCheckpointRecord`): layers, weights (strictly matched by name and shape), compile state, optimizer, progress. */
 export function fromCheckpointRecord(rec: CheckpointRecord, source = 'checkpoint'): Sequential {
   if (rec.model.className !== 'Sequential') {
     throw new CheckpointError('invalid', `${source}: model class '${rec.model.className}' is not Sequential`, { path: source });
@@ -62,6 +34,16 @@ export function fromCheckpointRecord(rec: CheckpointRecord, source = 'checkpoint
       throw new CheckpointError('invalid', `${source}: weight ${s.name} has shape ${formatShape(w.shape)}, the model needs ${formatShape(s.shape)}`, { path: source });
     }
     model.params.set(w.data, s.offset);
+  }
+  if (rec.inputScaling) {
+    const { method, offset, scale } = rec.inputScaling;
+    if (!scalingMethods.includes(method as ScalingMethod)) {
+      throw new CheckpointError('invalid', `${source}: input scaling method '${method}' is not one this Loom knows (${scalingMethods.join(', ')})`, { path: source });
+    }
+    if (offset.length !== model.inputSize) {
+      throw new CheckpointError('invalid', `${source}: input scaling has ${offset.length} features, the model takes ${model.inputSize}`, { path: source });
+    }
+    model.inputScaling = { method: method as ScalingMethod, offset: [...offset], scale: [...scale] };
   }
   if (compile.loss) {
     const optimizer = rec.optimizer ? optimizerFromConfig(rec.optimizer.name, rec.optimizer.config) : undefined;
@@ -187,7 +169,7 @@ export class ModelCheckpoint extends Callback {
     // save never overwrites the previous epoch's end-of-epoch file.
     const { epoch, step } = this.model.progress;
     const path = this.pathFor(step > 0 ? epoch + 1 : epoch, this.model.optimizer?.iterations ?? 0);
-    await saveCheckpoint(path, toCheckpointRecord(this.model));
+    await this.model.save(path);
     this.lastSaved = path;
     if (!this.written.includes(path)) this.written.push(path);
     while (this.written.length > this.keep) rmSync(this.written.shift()!, { force: true });

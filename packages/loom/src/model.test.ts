@@ -175,6 +175,24 @@ describe('callbacks', () => {
     expect(probed.seen[1]).toBe(1000);
   });
 
+  it('a Callback subclass reaches the model it trains through this.model (a TrainingModel)', async () => {
+    const model = mlp({ hidden: [8] });
+    model.compile({ loss: 'categorical_crossentropy', optimizer: 'sgd', metrics: ['accuracy'] });
+    const seen: { same: boolean; metrics: number; weights: number; iterations: number }[] = [];
+    class Probe extends Callback {
+      override async onEpochEnd() {
+        const metrics = await this.model.evaluate(data.testX, data.testY);
+        seen.push({ same: this.model === model, metrics: metrics.length, weights: this.model.getWeights().length, iterations: this.model.optimizer!.iterations });
+      }
+    }
+    await model.fit(data.x, data.y, { batchSize: 500, epochs: 2, workers: 1, verbose: 0, callbacks: [new Probe()] });
+    const steps = Math.ceil(data.x.shape[0]! / 500);
+    expect(seen).toEqual([
+      { same: true, metrics: 2, weights: 4, iterations: steps },
+      { same: true, metrics: 2, weights: 4, iterations: 2 * steps },
+    ]);
+  });
+
   it('EarlyStopping ends training when the monitored value stops improving', async () => {
     const model = mlp({ hidden: [8] });
     model.compile({ loss: 'categorical_crossentropy', optimizer: new Adam({ learningRate: 0 }) });

@@ -6,6 +6,12 @@ import { Tensor, getGlobalRandom } from '@loom/tensor';
 import { Callback, CallbackList, History, LambdaCallback, type CallbackHooks, type Logs } from './callbacks.js';
 import { assertFinite, checkFeatures, checkLabels, nonNegativeInteger, positiveInteger, toRows, type InputData, type Rows } from './inputs.js';
 import { ProgressBar } from './progress.js';
+import { saveCheckpoint } from '@loom/checkpoint';
+import { toCheckpointRecord } from './checkpoint-record.js';
+import type { TrainingModel, TrainingProgress } from './training-model.js';
+import type { FeatureScaling } from '@loom/data';
+
+export type { TrainingProgress };
 
 export interface CompileOptions {
   /** A name (`'categorical_crossentropy'`) or its typed form (`new CategoricalCrossentropy()`). */
@@ -42,19 +48,6 @@ export interface EvaluateOptions {
   workers?: number;
 }
 
-/** Where a run stands: what a checkpoint stores to resume exactly. */
-export interface TrainingProgress {
-  /** Epochs completed. */
-  epoch: number;
-  /** Batches completed in the epoch under way (0 at an epoch boundary). */
-  step: number;
-  /** The fit seed (shuffling order and dropout masks). */
-  seed: number;
-  /** Running loss and metric sums of the epoch under way, and the samples they cover. */
-  epochSums: Float64Array;
-  epochSeen: number;
-}
-
 /** Below this many samples, evaluate/predict run in the main thread: starting threads costs more. */
 const THREADED_INFERENCE_MIN_SAMPLES = 4096;
 
@@ -62,7 +55,7 @@ const THREADED_INFERENCE_MIN_SAMPLES = 4096;
  * The Keras model: layers in a stack, `compile`, `fit`, `evaluate`, `predict`, `save`.
  * Training runs through `@loom/coordinator`, on all cores by default.
  */
-export class Sequential extends Graph {
+export class Sequential extends Graph implements TrainingModel {
   loss: string | null = null;
   metricNames: string[] = [];
   optimizer: Optimizer | null = null;
@@ -70,6 +63,12 @@ export class Sequential extends Graph {
   stopTraining = false;
   progress: TrainingProgress = { epoch: 0, step: 0, seed: 0, epochSums: new Float64Array(0), epochSeen: 0 };
   trainingHistory = new History();
+  /**
+   * The scaling the training inputs went through (`fitScaling` from `@loom/data`; set by
+   * `loom train --normalize`), kept in checkpoints. `fit`, `evaluate` and `predict` take inputs
+   * already scaled: give new data `applyScaling(x, model.inputScaling)` first.
+   */
+  inputScaling: FeatureScaling | null = null;
   private engine: Engine | null = null;
 
   constructor(layerList: Layer[] = [], options: { name?: string } = {}) {
@@ -269,8 +268,6 @@ export class Sequential extends Graph {
   /** Writes a protobuf checkpoint atomically: config, weights, optimizer state, progress, history. */
   async save(path: string): Promise<void> {
     if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
-    const { toCheckpointRecord } = await import('./checkpointing.js');
-    const { saveCheckpoint } = await import('@loom/checkpoint');
     await saveCheckpoint(path, toCheckpointRecord(this));
   }
 

@@ -4,6 +4,7 @@ import { defaultWorkers, loadModel } from '@loom/loom';
 import { labeledCsv, mnist, targets } from '../data.js';
 import { EXIT } from '../errors.js';
 import { column, positiveInt } from '../parsers.js';
+import { scaleFeatures } from '../prepare.js';
 import { percent, printJson } from '../report.js';
 
 export interface EvaluateOptions {
@@ -21,7 +22,8 @@ export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
     .summary('loss and accuracy of a checkpoint on MNIST test or a CSV file')
-    .description('Loss and accuracy of a checkpoint on the MNIST test set (10,000 images) or on a CSV file.')
+    .description('Loss and accuracy of a checkpoint on the MNIST test set (10,000 images) or on a CSV file. ' +
+      'A model trained with --normalize gets its inputs scaled with the statistics its checkpoint kept.')
     .argument('<checkpoint>', 'a .loom checkpoint (from loom train or model.save)')
     .option('--limit <n>', 'use only the first N samples', positiveInt)
     .option('--data <file.csv>', 'evaluate on a numeric CSV file instead of MNIST test')
@@ -41,7 +43,9 @@ export async function evaluate(ckpt: string, o: EvaluateOptions): Promise<number
   const set = o.data
     ? await labeledCsv({ path: o.data, labelColumn: o.labelColumn, header: o.header, limit: o.limit })
     : (await mnist(0, o.limit)).test;
-  const values = await model.evaluate(set.x, targets(model.loss, set.y, model.outputSize), { batchSize: o.batchSize, workers: o.workers });
+  // A model trained with --normalize sees its inputs scaled as in training, by the checkpoint's statistics.
+  const x = scaleFeatures(set.x, model.inputScaling, set.source, ckpt);
+  const values = await model.evaluate(x, targets(model.loss, set.y, model.outputSize), { batchSize: o.batchSize, workers: o.workers });
   const metrics = Object.fromEntries(['loss', ...model.metricNames].map((n, i) => [n, values[i]!]));
   if (o.json) {
     printJson({ command: 'evaluate', checkpoint: ckpt, data: set.source, samples: set.y.length, ...metrics });

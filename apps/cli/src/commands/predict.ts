@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { defaultWorkers, loadModel, type Tensor } from '@loom/loom';
 import { features } from '../data.js';
 import { EXIT } from '../errors.js';
+import { scaleFeatures } from '../prepare.js';
 import { column, positiveInt } from '../parsers.js';
 
 export interface PredictOptions {
@@ -27,7 +28,8 @@ export function registerPredict(program: Command): void {
     .summary('write the predicted class and probabilities of each sample to a CSV file')
     .description(
       'Predict with a checkpoint. Writes a CSV with a header and one row per sample: the predicted class ' +
-        '(the largest output), then every output (the class probabilities of a softmax model).',
+        '(the largest output), then every output (the class probabilities of a softmax model). ' +
+        'A model trained with --normalize gets its inputs scaled with the statistics its checkpoint kept.',
     )
     .argument('<checkpoint>', 'a .loom checkpoint')
     .requiredOption('--input <file>', 'features: a numeric CSV file, or an IDX file (.idx, *-ubyte; uint8 data is scaled to [0, 1] as MNIST training does)')
@@ -51,7 +53,8 @@ export function registerPredict(program: Command): void {
 export async function predict(ckpt: string, o: PredictOptions): Promise<number> {
   if (o.output !== '-') await checkWritable(o.output);
   const model = await loadModel(ckpt);
-  const x = await features(o.input, { labelColumn: o.labelColumn, header: o.header, limit: o.limit, raw: o.raw ?? false });
+  const raw = await features(o.input, { labelColumn: o.labelColumn, header: o.header, limit: o.limit, raw: o.raw ?? false });
+  const x = scaleFeatures(raw, model.inputScaling, o.input, ckpt);
   const y = await model.predict(x, { batchSize: o.batchSize, workers: o.workers });
   await writeCsv(o.output, y);
   if (o.output !== '-') process.stderr.write(`Wrote ${y.shape[0]} predictions to ${o.output}\n`);

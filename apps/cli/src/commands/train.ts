@@ -1,15 +1,17 @@
 /** `loom train`: build (or resume) a multilayer perceptron, fit it on all cores, checkpoint, evaluate. */
+import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   Callback, ModelCheckpoint, Sequential, activationNames, defaultWorkers, latestCheckpoint, layers, loadModel, lossNames,
-  optimizerNames, setSeed, type History,
+  optimizerNames, setSeed, type History, type ScalingMethod,
 } from '@loom/loom';
 import { classCount, labeledCsv, mnist, targets, type LabeledData } from '../data.js';
 import { UsageError, signalExitCode, EXIT } from '../errors.js';
 import { InterruptGuard } from '../interrupt.js';
-import { column, fraction, layerSizes, positiveInt, positiveNumber, seed } from '../parsers.js';
+import { column, fraction, layerSizes, positiveInt, positiveNumber, scalingMethod, seed } from '../parsers.js';
+import { classesOnlyInValidation, fitTrainingScaling, scaleFeatures, shuffleRows, trainingRows } from '../prepare.js';
 import { architecture, formatLogs, percent, printJson } from '../report.js';
 import { historyChart } from '../history-chart.js';
 
@@ -40,6 +42,8 @@ export interface TrainOptions {
   testData?: string;
   labelColumn: string | number;
   header: boolean;
+  normalize?: ScalingMethod;
+  shuffleBeforeSplit?: boolean;
   verbose?: boolean;
 }
 
@@ -62,12 +66,14 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--loss <name>', 'loss function').choices([...lossNames]).default('categorical_crossentropy'))
     .option('--seed <n>', 'seed weight initialization, shuffling and dropout: two runs with the same seed and workers are identical', seed)
     .option('--limit <n>', 'use only the first N training samples', positiveInt)
-    .option('--validation-split <x>', 'fraction of the training samples held out for validation', fraction, 0)
+    .option('--validation-split <x>', 'fraction of the training samples held out for validation (the last ones, as Keras takes them)', fraction, 0)
+    .option('--shuffle-before-split', 'shuffle the samples (seeded by --seed) before --validation-split takes the last ones, e.g. for a file sorted by class')
+    .option('--normalize <method>', 'scale every feature: minmax (to [0, 1]) or standard (zero mean, unit variance), with statistics from the training part only; kept in the checkpoint for evaluate and predict', scalingMethod)
     .option('--checkpoint-dir <dir>', `where checkpoints go (${CHECKPOINT_PATTERN}, the last ${KEEP} kept)`, 'checkpoints')
     .option('--resume', 'continue from the newest checkpoint in --checkpoint-dir (the model and optimizer come from it)')
     .option('--plot <file.svg>', 'write loss and accuracy per epoch (train and validation) as an SVG chart')
     .option('--json', 'print one JSON object with the result instead of progress and text')
-    .option('--data <file.csv>', 'train on a numeric CSV file instead of MNIST (features used as they are, unscaled)')
+    .option('--data <file.csv>', 'train on a numeric CSV file instead of MNIST (features used as they are unless --normalize)')
     .option('--test-data <file.csv>', 'with --data: a CSV file to report test accuracy on')
     .option('--label-column <name|index>', 'with --data: the column holding the class (0, 1, …)', column, 'label')
     .option('--no-header', 'with --data: the CSV files have no header row (give --label-column as an index)')
@@ -80,6 +86,7 @@ export function registerTrain(program: Command): void {
       '  loom train --resume --epochs 20             # after Ctrl-C, or to train further',
       '  loom train --layers 128 --optimizer sgd --learning-rate 0.1 --batch-size 32',
       '  loom train --data iris.csv --label-column species --layers 16 --epochs 50 --batch-size 8',
+      '  loom train --data iris.csv --label-column species --normalize standard --validation-split 0.2 --shuffle-before-split --seed 1',
       '  loom train --limit 2000 --epochs 1 --json',
     ].join('\n'))
     .action(async (options: TrainOptions) => { process.exitCode = await train(options); });
@@ -101,6 +108,7 @@ interface Summary {
   interrupted: string | null;
   checkpoint: string | null;
   history: Record<string, number[]>;
+  normalize: ScalingMethod | null;
   test: { samples: number; loss: number; accuracy?: number; metrics: Record<string, number> } | null;
   plot: string | null;
   seconds: number;
@@ -113,8 +121,12 @@ export async function train(o: TrainOptions): Promise<number> {
   if (o.testData && !o.data) throw new UsageError('--test-data needs --data (MNIST has its own test set)');
   const guard = new InterruptGuard().install();
   try {
-    const { trainSet, testSet } = await loadData(o);
-    const { model, classes, resumedFrom } = await openModel(o, trainSet, testSet, say);
+    const loaded = await loadData(o);
+    const { model, classes, resumedFrom } = await openModel(o, loaded.trainSet, loaded.testSet, say);
+    // The fit seed also orders --shuffle-before-split, so a resumed run (which keeps the
+    // checkpoint's seed) splits the samples exactly as the first run did.
+    const fitSeed = o.resume ? model.progress.seed : o.seed ?? (o.shuffleBeforeSplit ? randomInt(2 ** 32) : undefined);
+    const { trainSet, testSet } = prepareSamples(o, model, loaded.trainSet, loaded.testSet, fitSeed, resumedFrom);
 
     const y = targets(model.loss, trainSet.y, classes);
     const checkpoint = new ModelCheckpoint({ filepath: join(o.checkpointDir, CHECKPOINT_PATTERN), keep: KEEP });
@@ -130,10 +142,11 @@ export async function train(o: TrainOptions): Promise<number> {
       // Said once fit has started: the worker count is what the batch keeps busy, which can be
       // fewer than --workers (see @loom/coordinator's usefulWorkers).
       const header = new OnTrainBegin((workers) => (workersUsed = workers, say(`Training ${architecture(model)} on ${trainSet.y.length} ${trainSet.source} samples` +
-        `${o.validationSplit > 0 ? ` (${percent(o.validationSplit, 0)} held out for validation)` : ''}: ` +
+        `${o.validationSplit > 0 ? ` (${percent(o.validationSplit, 0)} held out for validation${o.shuffleBeforeSplit ? ', after a shuffle' : ''})` : ''}` +
+        `${model.inputScaling ? `, ${model.inputScaling.method}-scaled` : ''}: ` +
         `${epochRange(initialEpoch, o.epochs, Boolean(resumedFrom))}, batch ${o.batchSize}, ${model.optimizer!.name}, ${workerCount(workers, o.workers)}`)));
       await model.fit(trainSet.x, y, {
-        batchSize: o.batchSize, epochs: o.epochs, initialEpoch, seed: o.resume ? undefined : o.seed,
+        batchSize: o.batchSize, epochs: o.epochs, initialEpoch, seed: o.resume ? undefined : fitSeed,
         validationSplit: o.validationSplit, workers: o.workers, callbacks: [header, checkpoint, guard], verbose: o.json ? 0 : 1,
       });
       interrupted = checkpoint.interrupted;
@@ -145,7 +158,7 @@ export async function train(o: TrainOptions): Promise<number> {
       command: 'train', model: architecture(model), data: trainSet.source, samples: trainSet.y.length, classes,
       epochs: o.epochs, completedEpochs: model.progress.epoch, step: model.progress.step, batchSize: o.batchSize,
       workers: workersUsed, seed: model.progress.seed, resumedFrom, interrupted, checkpoint: saved,
-      history: history.history, test: null, plot: null, seconds: 0,
+      history: history.history, normalize: model.inputScaling?.method ?? null, test: null, plot: null, seconds: 0,
     };
 
     if (interrupted) {
@@ -178,6 +191,36 @@ export async function train(o: TrainOptions): Promise<number> {
   } finally {
     guard.uninstall();
   }
+}
+
+/**
+ * The samples `fit` gets: shuffled first with --shuffle-before-split, checked for classes that
+ * only the validation part holds (a warning: Keras trains on them the same way, but the
+ * val_accuracy it reports is then meaningless), and scaled with --normalize, whose statistics
+ * come from the training part (a new run) or from the checkpoint (--resume).
+ */
+function prepareSamples(
+  o: TrainOptions, model: Sequential, trainSet: LabeledData, testSet: LabeledData | null, fitSeed: number | undefined, resumedFrom: string | null,
+): { trainSet: LabeledData; testSet: LabeledData | null } {
+  if (resumedFrom && o.normalize !== undefined && o.normalize !== model.inputScaling?.method) {
+    const kept = model.inputScaling?.method;
+    throw new UsageError(`--normalize ${o.normalize}: ${resumedFrom} was trained ${kept ? `with --normalize ${kept}` : 'without --normalize'}; ` +
+      'with --resume the scaling comes from the checkpoint, so leave --normalize out or give the same one');
+  }
+  if (o.shuffleBeforeSplit) trainSet = shuffleRows(trainSet, fitSeed!);
+  const rows = trainingRows(trainSet, o.validationSplit);
+  const onlyInValidation = o.validationSplit > 0 ? classesOnlyInValidation(trainSet.y, rows) : [];
+  if (onlyInValidation.length > 0) {
+    const n = onlyInValidation.length;
+    process.stderr.write(`loom: warning: the validation part (the last ${trainSet.y.length - rows} of ${trainSet.y.length} samples of ${trainSet.source}) ` +
+      `holds class${n === 1 ? '' : 'es'} ${onlyInValidation.join(', ')}, which the training part lacks: the model cannot learn ${n === 1 ? 'it' : 'them'}, ` +
+      `and val_accuracy counts ${n === 1 ? 'it' : 'them'} as wrong${o.shuffleBeforeSplit ? '' : '; --shuffle-before-split mixes the samples first'}\n`);
+  }
+  // A new run fits the statistics on the training part; a resumed one keeps the checkpoint's.
+  const scaling = resumedFrom ? model.inputScaling : o.normalize ? fitTrainingScaling(trainSet, rows, o.normalize) : null;
+  model.inputScaling = scaling;
+  const scale = (set: LabeledData): LabeledData => ({ ...set, x: scaleFeatures(set.x, scaling, set.source, resumedFrom ?? 'the model') });
+  return { trainSet: scale(trainSet), testSet: testSet && scale(testSet) };
 }
 
 /** Calls back with the worker count fit runs on, when training begins. */
