@@ -8,6 +8,7 @@ import { batchSizeConfig, runBatchSize } from './batch-size.js';
 import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, runKernels } from './kernels.js';
 import { peersConfig, runPeers } from './peers.js';
+import { firstEpochConfig, runFirstEpoch } from './first-epoch.js';
 import { SUITE_NAMES, printResult, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
 import { runScaling, scalingConfig } from './scaling.js';
 import { runSoak, soakConfig } from './soak.js';
@@ -101,6 +102,8 @@ export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 
       const c = scalingConfig(o.quick);
       return runScaling({ ...c, workers: o.workers ?? c.workers, log });
     }
+    case 'first-epoch':
+      return runFirstEpoch({ ...firstEpochConfig(o.quick), log });
     case 'peers':
       return runPeers({ ...peersConfig(o.quick), log });
     case 'tutorial':

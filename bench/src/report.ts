@@ -9,7 +9,7 @@ import { join, relative, dirname } from 'node:path';
 import { markdownTable, textTable, type Table } from './format.js';
 import { renderLineChart, type ChartSpec } from '@loom/svg-chart';
 
-export const SUITE_NAMES = ['kernels', 'batch-size', 'scaling', 'peers', 'tutorial', 'soak', 'heap'] as const;
+export const SUITE_NAMES = ['kernels', 'batch-size', 'scaling', 'first-epoch', 'peers', 'tutorial', 'soak', 'heap'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 /** The machine a result was measured on. */

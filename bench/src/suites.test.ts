@@ -3,6 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { firstEpochConfig, runFirstEpoch } from './first-epoch.js';
 import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, naiveMatmul, runKernels } from './kernels.js';
 import { blasEnv, timeBlas } from './openblas.js';
@@ -133,6 +134,18 @@ describe('scaling', () => {
     expect(records[0]!.speedup).toBe(1);
     positive(records[1]!, 'speedup');
     expect(json.ratios).toHaveProperty(['batch 50: 2 workers vs 1']);
+  });
+});
+
+describe('first-epoch', () => {
+  it('times two epochs in a fresh process and gives their ratio', async () => {
+    const r = await runFirstEpoch({ ...firstEpochConfig(true), samples: 300, hidden: [8], runs: 1 });
+    const json = await checkResult(r, 'first-epoch', ['run', 'workers', 'firstS', 'secondS', 'ratio']);
+    const rec = (json.records as Record<string, unknown>[])[0]!;
+    positive(rec, 'firstS');
+    positive(rec, 'secondS');
+    expect(rec.ratio).toBeCloseTo((rec.firstS as number) / (rec.secondS as number), 10);
+    expect(Object.keys(json.ratios as object)).toEqual(['first epoch / second epoch (median)']);
   });
 });
 
