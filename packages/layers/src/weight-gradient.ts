@@ -19,7 +19,8 @@ export class KernelGradient {
   private dw: Float32Array = new Float32Array(0);
 
   compute(kernel: WeightSpec, bias: WeightSpec | null, input: Float32Array, dz: Float32Array, rows: number, part: number, parts: number): void {
-    const [inSize, width] = kernel.shape as [number, number];
+    // Indexing, not destructuring: an array pattern may allocate an iterator every step.
+    const inSize = kernel.shape[0]!, width = kernel.shape[1]!;
     // Views on this part, made again only when the part or the buffers move: a step allocates nothing.
     if (input !== this.input || kernel.grad !== this.grad || part !== this.part || parts !== this.parts) {
       this.input = input;
