@@ -99,12 +99,14 @@ export class Replica {
 
   /**
    * The chunk stage, part `part` of `parts`: this part of every weight gradient over all rows of
-   * the batch whose input is `x`, then the optimizer's step t on exactly those ranges.
+   * the batch whose input is `x`, then the optimizer's step t on exactly those ranges. (Slicing
+   * the part, to update each slice while its gradient is in cache, was measured: 4.09 ms/step
+   * unsliced against 4.24 in 4 slices, 2 workers at batch 100, five interleaved runs each.)
    */
   trainChunk(x: Float32Array, rows: number, part: number, parts: number, t: number): void {
     const model = this.model, opt = this.optimizer;
     model.weightGradients(x, rows, part, parts);
-    const key = part * 4096 + parts;
+    const key = part * 65536 + parts;
     let ranges = this.chunkRanges.get(key);
     if (!ranges) this.chunkRanges.set(key, (ranges = model.weightChunks(part, parts)));
     const params = model.params, grads = model.grads, slots = opt.slots[0]!;

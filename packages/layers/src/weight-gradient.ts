@@ -1,6 +1,16 @@
 import { columnSums, gemm, partStart } from '@loom/tensor';
 import type { WeightSpec } from './layer.js';
 
+/** Rows [i0, i1) of one part of a kernel, and the views its gradient product reads and writes. */
+interface KernelPart {
+  i0: number;
+  i1: number;
+  c0: number;
+  c1: number;
+  a: Float32Array;
+  dw: Float32Array;
+}
+
 /**
  * One part of the weight gradient of a layer y = x·W + b (Dense, and Maxout's pieces): rows
  * [i0, i1) of dW = xᵀ·dz and columns [c0, c1) of db = Σ_r dz, both over every row of the batch
@@ -11,29 +21,26 @@ import type { WeightSpec } from './layer.js';
 export class KernelGradient {
   private input: Float32Array | null = null;
   private grad: Float32Array | null = null;
-  private part = -1;
-  private parts = -1;
-  private i0 = 0;
-  private i1 = 0;
-  private a: Float32Array = new Float32Array(0);
-  private dw: Float32Array = new Float32Array(0);
+  /** Views by part (part · 65536 + parts), made once: a step allocates nothing. */
+  private readonly parts = new Map<number, KernelPart>();
 
   compute(kernel: WeightSpec, bias: WeightSpec | null, input: Float32Array, dz: Float32Array, rows: number, part: number, parts: number): void {
     // Indexing, not destructuring: an array pattern may allocate an iterator every step.
     const inSize = kernel.shape[0]!, width = kernel.shape[1]!;
-    // Views on this part, made again only when the part or the buffers move: a step allocates nothing.
-    if (input !== this.input || kernel.grad !== this.grad || part !== this.part || parts !== this.parts) {
+    if (input !== this.input || kernel.grad !== this.grad) {
       this.input = input;
       this.grad = kernel.grad;
-      this.part = part;
-      this.parts = parts;
-      this.i0 = partStart(inSize, parts, part);
-      this.i1 = partStart(inSize, parts, part + 1);
-      this.a = input.subarray(this.i0);
-      this.dw = kernel.grad.subarray(this.i0 * width, this.i1 * width);
+      this.parts.clear();
+    }
+    const key = part * 65536 + parts;
+    let p = this.parts.get(key);
+    if (!p) {
+      const i0 = partStart(inSize, parts, part), i1 = partStart(inSize, parts, part + 1);
+      p = { i0, i1, c0: partStart(width, parts, part), c1: partStart(width, parts, part + 1), a: input.subarray(i0), dw: kernel.grad.subarray(i0 * width, i1 * width) };
+      this.parts.set(key, p);
     }
     // x[:, i0:i1]ᵀ is read in place: its rows are inSize long (lda), so the block costs no copy.
-    if (this.i1 > this.i0) gemm(this.i1 - this.i0, width, rows, this.a, true, dz, false, this.dw, false, inSize);
-    if (bias) columnSums(dz, rows, width, partStart(width, parts, part), partStart(width, parts, part + 1), bias.grad);
+    if (p.i1 > p.i0) gemm(p.i1 - p.i0, width, rows, p.a, true, dz, false, p.dw, false, inSize);
+    if (bias) columnSums(dz, rows, width, p.c0, p.c1, bias.grad);
   }
 }
