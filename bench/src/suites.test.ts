@@ -10,6 +10,7 @@ import { peersConfig, runPeers } from './peers.js';
 import { writeResult, type SuiteResult } from './report.js';
 import { runScaling, scalingConfig } from './scaling.js';
 import { runSoak, soakConfig } from './soak.js';
+import { torchEnv } from './torch.js';
 import { runTutorial, tutorialConfig } from './tutorial.js';
 
 /**
@@ -137,18 +138,42 @@ describe('scaling', () => {
 });
 
 describe('peers', () => {
-  it('times Loom and both tfjs backends on the same model and gives ratios', async () => {
+  it('times Loom, both tfjs backends and PyTorch (where it imports) on the same model and gives ratios', async () => {
     const r = await runPeers({
       ...peersConfig(true),
       hidden: [8], batchSize: 20, trainLimit: 200, loomWorkers: [1], loomSteps: 2, loomWarmupSteps: 1,
       tfjsBackends: ['wasm', 'cpu'], tfjsSteps: { wasm: 2, cpu: 2 }, tfjsWarmupSteps: 1,
+      torchThreads: [1], torchSteps: 2, torchWarmupSteps: 1,
     });
     const json = await checkResult(r, 'peers', ['framework', 'backend', 'msPerStep', 'secondsPerEpoch', 'samplesPerSec', 'timeRatioVsLoom']);
     const records = json.records as Record<string, unknown>[];
-    expect(records.map((x) => x.framework)).toEqual(['Loom', 'TensorFlow.js 4.22', 'TensorFlow.js 4.22']);
+    const torch = (json.config as { torchAvailable: boolean }).torchAvailable;
+    // CI has no torch: then the PyTorch row is absent (not zero) and a note says why.
+    expect(records.map((x) => String(x.framework).replace(/^PyTorch .*/, 'PyTorch'))).toEqual(['Loom', 'TensorFlow.js 4.22', 'TensorFlow.js 4.22', ...(torch ? ['PyTorch'] : [])]);
     expect(records[0]!.timeRatioVsLoom).toBe(1);
     for (const rec of records) positive(rec, 'secondsPerEpoch');
-    expect(Object.keys(json.ratios as object)).toEqual(['tfjs-wasm time / Loom 1 worker time', 'tfjs-cpu time / Loom 1 worker time']);
+    expect(Object.keys(json.ratios as object)).toEqual([
+      'tfjs-wasm time / Loom 1 worker time', 'tfjs-cpu time / Loom 1 worker time',
+      ...(torch ? ['PyTorch 1 thread time / Loom 1 worker time', 'Loom 1 worker time / PyTorch 1 thread time'] : []),
+    ]);
+    if (!torch) expect((json.notes as string[]).some((n) => n.startsWith('PyTorch not available'))).toBe(true);
+  });
+
+  it('says PyTorch is not available, and why, when its interpreter is missing', async () => {
+    const r = await runPeers({
+      ...peersConfig(true),
+      hidden: [8], batchSize: 20, trainLimit: 200, loomWorkers: [1], loomSteps: 2, loomWarmupSteps: 1,
+      tfjsBackends: [], torchThreads: [1, 2], torch: { python: 'no-such-python-for-loom' },
+    });
+    expect(r.records.map((x) => x.framework)).toEqual(['Loom']);
+    expect(r.config.torchAvailable).toBe(false);
+    expect(r.notes.find((n) => n.startsWith('PyTorch not available'))).toMatch(/no-such-python-for-loom not found/);
+  });
+
+  it('gives the torch child its thread counts and OpenBLAS first, without the old-build overrides', () => {
+    const env = torchEnv(2, '/x/openblas', { PATH: '/bin', LD_LIBRARY_PATH: '/lib', OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '1048576' });
+    expect(env).toEqual({ PATH: '/bin', LD_LIBRARY_PATH: '/x/openblas:/lib', OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' });
+    expect(torchEnv(1, null, { PATH: '/bin' })).toEqual({ PATH: '/bin', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' });
   });
 });
 
