@@ -35,6 +35,17 @@ describe('parseArgs', () => {
     expect(o.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
   });
 
+  it('sends a quick run to the gitignored results-quick folder unless --out or --md names a place', () => {
+    const q = parseArgs(['--quick'])!;
+    expect(q.outDir.endsWith(join('bench', 'results-quick'))).toBe(true);
+    expect(q.mdPath).toBe(join(q.outDir, 'BENCHMARKS.md'));
+    expect(parseArgs(['--quick', '--out', '/tmp/q'])!).toMatchObject({ outDir: '/tmp/q', mdPath: join('/tmp/q', 'BENCHMARKS.md') });
+    const md = parseArgs(['--quick', '--md', '/tmp/r.md'])!;
+    expect(md.mdPath).toBe('/tmp/r.md');
+    expect(md.outDir.endsWith(join('bench', 'results-quick'))).toBe(true);
+    expect(parseArgs(['--out', '/tmp/full'])!.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
+  });
+
   it('reads suites and options', () => {
     const o = parseArgs(['heap', 'scaling', 'kernels', 'soak', '--quick', '--out', '/tmp/x', '--no-md', '--batch-sizes=1,10', '--workers', '1,2'])!;
     expect(o.suites).toEqual(['kernels', 'scaling', 'soak', 'heap']);

@@ -2,7 +2,7 @@
  * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers|tutorial|soak|heap …]
  * [--quick] [--out DIR] [--md FILE|--no-md] [--batch-sizes 1,10,100] [--workers 1,2]`.
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
 import { heapConfig, runHeap } from './heap.js';
@@ -28,9 +28,12 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 export const USAGE = `usage: node bench/dist/run.js [all|${SUITE_NAMES.join('|')} ...] [options]
 
-  --quick               small samples: the whole run takes a few minutes
-  --out DIR             where <suite>.json and <suite>.svg go (default: bench/results)
-  --md FILE             the report to rewrite (default: bench/BENCHMARKS.md)
+  --quick               small samples: the whole run takes a few minutes; results go to
+                        bench/results-quick/ (gitignored) unless --out or --md says otherwise
+  --out DIR             where <suite>.json and <suite>.svg go (default: bench/results;
+                        with --quick, bench/results-quick)
+  --md FILE             the report to rewrite (default: bench/BENCHMARKS.md; with --quick,
+                        BENCHMARKS.md in the --out folder)
   --no-md               do not rewrite the report
   --batch-sizes LIST    batch-size suite: batch sizes, e.g. 1,10,100,1000
   --workers LIST        batch-size and scaling suites: worker counts, e.g. 1,2
@@ -47,7 +50,9 @@ function positiveIntegers(value: string | undefined, flag: string): number[] {
 /** Parses the command line; throws an Error naming the bad argument. Returns null for --help. */
 export function parseArgs(argv: readonly string[]): BenchOptions | null {
   const suites = new Set<SuiteName>();
-  const o: BenchOptions = { suites: [], quick: false, outDir: resolve(packageRoot, 'results'), mdPath: resolve(packageRoot, 'BENCHMARKS.md') };
+  const o: BenchOptions = { suites: [], quick: false, outDir: '', mdPath: null };
+  let out: string | undefined;
+  let md: string | null | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -64,13 +69,13 @@ export function parseArgs(argv: readonly string[]): BenchOptions | null {
         o.quick = true;
         break;
       case '--out':
-        o.outDir = resolve(value());
+        out = resolve(value());
         break;
       case '--md':
-        o.mdPath = resolve(value());
+        md = resolve(value());
         break;
       case '--no-md':
-        o.mdPath = null;
+        md = null;
         break;
       case '--batch-sizes':
         o.batchSizes = positiveIntegers(value(), flag);
@@ -85,6 +90,11 @@ export function parseArgs(argv: readonly string[]): BenchOptions | null {
     }
   }
   o.suites = suites.size === 0 ? [...SUITE_NAMES] : SUITE_NAMES.filter((s) => suites.has(s));
+  // bench/results and BENCHMARKS.md are committed full-run figures: a quick run's small samples
+  // must not replace them, so by default it writes to the gitignored results-quick/ and keeps its
+  // report beside its results. Saying --out or --md is asking for that place, quick or not.
+  o.outDir = out ?? resolve(packageRoot, o.quick ? 'results-quick' : 'results');
+  o.mdPath = md !== undefined ? md : o.quick ? join(o.outDir, 'BENCHMARKS.md') : resolve(packageRoot, 'BENCHMARKS.md');
   return o;
 }
 
