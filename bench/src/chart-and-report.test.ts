@@ -63,6 +63,9 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['speed'])).toThrow(/unknown argument "speed"/);
     expect(() => parseArgs(['--batch-sizes', '0,10'])).toThrow(/--batch-sizes expects .*positive integers/);
     expect(() => parseArgs(['--out'])).toThrow(/--out needs a value/);
+    expect(() => parseArgs(['--tfjs-seeds', '-1'])).toThrow(/--tfjs-seeds expects an integer ≥ 0, got "-1"/);
+    expect(() => parseArgs(['--tfjs-epochs', '0'])).toThrow(/--tfjs-epochs expects an integer ≥ 1/);
+    expect(parseArgs(['tutorial', '--torch-seeds', '0', '--tfjs-seeds=2', '--tfjs-epochs', '5'])).toMatchObject({ torchSeeds: 0, tfjsSeeds: 2, tfjsEpochs: 5 });
   });
 });
 
@@ -95,4 +98,5 @@ describe('report files', () => {
   it('says so when there are no results', () => {
     expect(renderBenchmarksMd([], '/x/BENCHMARKS.md', '/x/results')).toContain('No results yet');
   });
+
 });

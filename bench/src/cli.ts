@@ -21,6 +21,10 @@ export interface BenchOptions {
   mdPath: string | null;
   batchSizes?: number[];
   workers?: number[];
+  /** Tutorial: how many seeds (1..N) PyTorch and tfjs-wasm train, and tfjs-wasm's epochs. */
+  torchSeeds?: number;
+  tfjsSeeds?: number;
+  tfjsEpochs?: number;
 }
 
 /** The bench package's root (`bench/`), from either `src/` or `dist/`. */
@@ -37,6 +41,9 @@ export const USAGE = `usage: node bench/dist/run.js [all|${SUITE_NAMES.join('|')
   --no-md               do not rewrite the report
   --batch-sizes LIST    batch-size suite: batch sizes, e.g. 1,10,100,1000
   --workers LIST        batch-size and scaling suites: worker counts, e.g. 1,2
+  --torch-seeds N       tutorial: PyTorch trains seeds 1..N (default 3; 0 leaves it out)
+  --tfjs-seeds N        tutorial: tfjs-wasm trains seeds 1..N (default 1; 0 leaves it out)
+  --tfjs-epochs N       tutorial: tfjs-wasm's epochs, at most the suite's (default 10 of 20; 2 with --quick)
   --help                this text`;
 
 function positiveIntegers(value: string | undefined, flag: string): number[] {
@@ -45,6 +52,14 @@ function positiveIntegers(value: string | undefined, flag: string): number[] {
     throw new Error(`${flag} expects a comma-separated list of positive integers, got ${JSON.stringify(value ?? '')}`);
   }
   return list;
+}
+
+function count(value: string | undefined, flag: string, min: number): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isInteger(n) || n < min) {
+    throw new Error(`${flag} expects an integer ≥ ${min}, got ${JSON.stringify(value ?? '')}`);
+  }
+  return n;
 }
 
 /** Parses the command line; throws an Error naming the bad argument. Returns null for --help. */
@@ -83,6 +98,15 @@ export function parseArgs(argv: readonly string[]): BenchOptions | null {
       case '--workers':
         o.workers = positiveIntegers(value(), flag);
         break;
+      case '--torch-seeds':
+        o.torchSeeds = count(value(), flag, 0);
+        break;
+      case '--tfjs-seeds':
+        o.tfjsSeeds = count(value(), flag, 0);
+        break;
+      case '--tfjs-epochs':
+        o.tfjsEpochs = count(value(), flag, 1);
+        break;
       default:
         if (flag === 'all') SUITE_NAMES.forEach((s) => suites.add(s));
         else if ((SUITE_NAMES as readonly string[]).includes(flag)) suites.add(flag as SuiteName);
@@ -99,7 +123,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions | null {
 }
 
 /** Runs one suite with its default configuration for the mode, adjusted by the options. */
-export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 'batchSizes' | 'workers'>, log: (line: string) => void): Promise<SuiteResult> {
+export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 'batchSizes' | 'workers' | 'torchSeeds' | 'tfjsSeeds' | 'tfjsEpochs'>, log: (line: string) => void): Promise<SuiteResult> {
   switch (name) {
     case 'kernels':
       return runKernels({ ...kernelsConfig(o.quick), log });
@@ -113,8 +137,14 @@ export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 
     }
     case 'peers':
       return runPeers({ ...peersConfig(o.quick), log });
-    case 'tutorial':
-      return runTutorial({ ...tutorialConfig(o.quick), log });
+    case 'tutorial': {
+      const c = tutorialConfig(o.quick);
+      const seeds = (n: number | undefined, dflt: number[]) => (n === undefined ? dflt : Array.from({ length: n }, (_, i) => i + 1));
+      return runTutorial({
+        ...c, torchSeeds: seeds(o.torchSeeds, c.torchSeeds), tfjsSeeds: seeds(o.tfjsSeeds, c.tfjsSeeds),
+        tfjsEpochs: o.tfjsEpochs ?? c.tfjsEpochs, log,
+      });
+    }
     case 'soak':
       return runSoak({ ...soakConfig(o.quick), log });
     case 'heap':

@@ -58,6 +58,8 @@ export interface SuiteResult {
   config: Record<string, unknown>;
   /** The measurements, one object per table row (machine-readable twin of `table`). */
   records: Row[];
+  /** The individual runs behind `records`, where the records summarise several (the tutorial's curve per seed). */
+  runs?: Row[];
   /** Headline ratios measured in this run (name → value). */
   ratios: Record<string, number | null>;
   notes: string[];
