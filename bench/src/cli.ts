@@ -8,7 +8,8 @@ import { batchSizeConfig, runBatchSize } from './batch-size.js';
 import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, runKernels } from './kernels.js';
 import { peersConfig, runPeers } from './peers.js';
-import { SUITE_NAMES, printResult, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
+import { SUITE_NAMES, printResult, readResults, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
+import { runInfo, writeSummary } from './summary.js';
 import { runScaling, scalingConfig } from './scaling.js';
 import { runSoak, soakConfig } from './soak.js';
 import { runTutorial, tutorialConfig } from './tutorial.js';
@@ -176,13 +177,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const t0 = performance.now();
+  // Every result of this invocation records it, so summary.md can take its figures from this run only.
+  const run = runInfo(argv);
   const log = (line: string) => console.error(`  ${line}`);
   let failed = 0;
   console.log(`Loom benchmarks: ${options.suites.join(', ')}${options.quick ? ' (quick)' : ''}`);
   for (const name of runOrder(options.suites)) {
     console.error(`\n[${name}] running…`);
     try {
-      const result = await runSuite(name, options, log);
+      const result: SuiteResult = { ...(await runSuite(name, options, log)), run };
       printResult(result);
       const files = await writeResult(result, options.outDir);
       console.log(`  → ${files.json}, ${files.svg}`);
@@ -191,6 +194,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.error(`bench: suite ${name} failed: ${(e as Error).stack ?? String(e)}`);
     }
   }
+  const summary = await writeSummary(options.outDir, run, await readResults(options.outDir));
+  console.log(`\nSummary of this run: ${summary}`);
   if (options.mdPath) {
     await writeBenchmarksMd(options.outDir, options.mdPath);
     console.log(`\nReport: ${options.mdPath}`);

@@ -17,3 +17,4 @@ export {
   type SuiteName, type SuiteResult, type MachineInfo, type Row,
 } from './report.js';
 export { fmt, textTable, markdownTable, type Table } from './format.js';
+export { runInfo, cpuSimd, headlines, renderSummary, writeSummary, type RunInfo } from './summary.js';
