@@ -58,6 +58,9 @@ export function peersConfig(quick: boolean): PeersConfig {
   };
 }
 
+/** Mean ÷ median step time above which a measurement is flagged as disturbed by other load. */
+const DISTURBED = 1.5;
+
 interface Entry {
   /** Short name for ratios: `Loom 2 workers`, `tfjs-wasm`. */
   id: string;
@@ -125,8 +128,8 @@ export async function runPeers(config: PeersConfig): Promise<SuiteResult> {
     timeRatioVsLoom: e.timing.msPerStep / ref.timing.msPerStep,
   }));
   const table: Table = {
-    columns: ['framework', 'backend', 'ms/step', `s/epoch (${config.epochSamples.toLocaleString('en-US')})`, 'samples/s', `time ÷ ${ref.id}`],
-    rows: records.map((r) => [String(r.framework), String(r.backend), fmt(r.msPerStep as number), fmt(r.secondsPerEpoch as number), fmt(r.samplesPerSec as number), fmtRatio(r.timeRatioVsLoom as number)]),
+    columns: ['framework', 'backend', 'ms/step', 'median ms/step', `s/epoch (${config.epochSamples.toLocaleString('en-US')})`, 'samples/s', `time ÷ ${ref.id}`],
+    rows: records.map((r) => [String(r.framework), String(r.backend), fmt(r.msPerStep as number), fmt(r.medianMsPerStep as number), fmt(r.secondsPerEpoch as number), fmt(r.samplesPerSec as number), fmtRatio(r.timeRatioVsLoom as number)]),
   };
   const ratios: Record<string, number | null> = {};
   const notes: string[] = [];
@@ -147,6 +150,13 @@ export async function runPeers(config: PeersConfig): Promise<SuiteResult> {
   if (torchEntries.length >= 2) {
     const [one, all] = [torchEntries[0]!, torchEntries[torchEntries.length - 1]!];
     notes.push(`PyTorch ${one.workers} → ${all.workers} threads: speedup ${fmtRatio(one.timing.msPerStep / all.timing.msPerStep)} (same run).`);
+  }
+  // The mean is what an epoch costs, so the ratios use it; but on these shared machines another
+  // process can take a core for part of the timing, and OpenMP's threads (PyTorch's) then stall
+  // at every barrier. A mean far above the median marks a measurement that load spoiled.
+  for (const e of entries) {
+    const spread = e.timing.msPerStep / e.timing.medianMsPerStep;
+    if (spread > DISTURBED) notes.push(`${e.id}: its mean step (${fmt(e.timing.msPerStep)} ms) is ${fmtRatio(spread)} its median (${fmt(e.timing.medianMsPerStep)} ms): other processes took cores during its timing, so its ratios in this run overstate its time.`);
   }
   if (torchMissing !== null) notes.push(`PyTorch not available, so its rows are absent: ${torchMissing}. Set it up with \`bash bench/tools/setup-pytorch.sh\`.`);
   notes.push(`Each framework is timed on ${config.loomSteps} (Loom) / ${config.tfjsBackends.map((b) => `${config.tfjsSteps[b]} (tfjs-${b})`).join(' / ')}${torchEntries.length ? ` / ${config.torchSteps} (PyTorch)` : ''} steps of batch ${config.batchSize} after a warm-up, scaled to ${steps} steps; thread start-up and model building are excluded. CPU: ${clock.machine.cpu}.`);
