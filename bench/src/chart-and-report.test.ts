@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseArgs, runOrder } from './cli.js';
 import { fmt, fmtRatio, markdownTable, textTable } from './format.js';
 import { machineInfo, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
+import { cpuSimd, headlines, runInfo, writeSummary } from './summary.js';
 
 describe('tables and numbers', () => {
   it('formats with significant digits, ratios and missing values', () => {
@@ -35,6 +36,17 @@ describe('parseArgs', () => {
     expect(o.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
   });
 
+  it('sends a quick run to the gitignored results-quick folder unless --out or --md names a place', () => {
+    const q = parseArgs(['--quick'])!;
+    expect(q.outDir.endsWith(join('bench', 'results-quick'))).toBe(true);
+    expect(q.mdPath).toBe(join(q.outDir, 'BENCHMARKS.md'));
+    expect(parseArgs(['--quick', '--out', '/tmp/q'])!).toMatchObject({ outDir: '/tmp/q', mdPath: join('/tmp/q', 'BENCHMARKS.md') });
+    const md = parseArgs(['--quick', '--md', '/tmp/r.md'])!;
+    expect(md.mdPath).toBe('/tmp/r.md');
+    expect(md.outDir.endsWith(join('bench', 'results-quick'))).toBe(true);
+    expect(parseArgs(['--out', '/tmp/full'])!.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
+  });
+
   it('reads suites and options', () => {
     const o = parseArgs(['heap', 'scaling', 'kernels', 'soak', '--quick', '--out', '/tmp/x', '--no-md', '--batch-sizes=1,10', '--workers', '1,2'])!;
     expect(o.suites).toEqual(['kernels', 'scaling', 'soak', 'heap']);
@@ -52,6 +64,9 @@ describe('parseArgs', () => {
     expect(() => parseArgs(['speed'])).toThrow(/unknown argument "speed"/);
     expect(() => parseArgs(['--batch-sizes', '0,10'])).toThrow(/--batch-sizes expects .*positive integers/);
     expect(() => parseArgs(['--out'])).toThrow(/--out needs a value/);
+    expect(() => parseArgs(['--tfjs-seeds', '-1'])).toThrow(/--tfjs-seeds expects an integer ≥ 0, got "-1"/);
+    expect(() => parseArgs(['--tfjs-epochs', '0'])).toThrow(/--tfjs-epochs expects an integer ≥ 1/);
+    expect(parseArgs(['tutorial', '--torch-seeds', '0', '--tfjs-seeds=2', '--tfjs-epochs', '5'])).toMatchObject({ torchSeeds: 0, tfjsSeeds: 2, tfjsEpochs: 5 });
   });
 });
 
@@ -83,5 +98,52 @@ describe('report files', () => {
 
   it('says so when there are no results', () => {
     expect(renderBenchmarksMd([], '/x/BENCHMARKS.md', '/x/results')).toContain('No results yet');
+  });
+
+  it('summarises only the figures of the run that wrote the results, naming its date, CPU and command', async () => {
+    const dir = await mkdtemp(join(os.tmpdir(), 'loom-bench-summary-'));
+    const old = { ...fake('kernels'), date: '2026-11-29T22:26:00.000Z', run: runInfo(['kernels'], new Date('2026-11-29T22:26:00Z')) };
+    await writeResult(old, dir);
+    const run = runInfo(['scaling', '--quick'], new Date('2026-12-01T10:00:00Z'));
+    const scaling = { ...fake('scaling'), run, ratios: { 'batch 100: 2 workers vs 1': 1.5 } };
+    await writeResult(scaling, dir);
+    const text = await readFile(await writeSummary(dir, run, await readResults(dir)), 'utf8');
+    expect(text).toContain('**Run:** 2026-12-01 10:00 UTC');
+    expect(text).toContain('**Command:** `node bench/dist/run.js scaling --quick`');
+    expect(text).toContain(`**Machine:** ${machineInfo().cpu}`);
+    expect(text).toContain('| scaling | batch 100: 2 workers vs 1, samples per second | 1.50× |');
+    // The kernels result is from another run: listed by name and date, none of its figures.
+    expect(text).toMatch(/- kernels: 2026-11-29 22:26 UTC, .*`node bench\/dist\/run.js kernels`/);
+    expect(text).not.toContain('| kernels |');
+  });
+
+  it('picks each suite\'s headline figures and names the CPU\'s vector extensions', () => {
+    const peers: SuiteResult = {
+      ...fake('peers'),
+      records: [
+        { framework: 'Loom', backend: 'wasm relaxed-SIMD kernels, 2 workers', secondsPerEpoch: 4.5, timeRatioVsLoom: 1 },
+        { framework: 'PyTorch 1.13.0a0', backend: 'OpenBLAS OpenMP, 2 threads', secondsPerEpoch: 3, timeRatioVsLoom: 0.667 },
+      ],
+      ratios: { 'PyTorch 2 threads time / Loom 2 workers time': 0.667, 'Loom 2 workers time / PyTorch 2 threads time': 1.5 },
+    };
+    expect(headlines(peers)).toEqual([
+      ['MNIST epoch (60,000 samples, batch 100): Loom, wasm relaxed-SIMD kernels, 2 workers', '4.50 s'],
+      ['MNIST epoch (60,000 samples, batch 100): PyTorch 1.13.0a0, OpenBLAS OpenMP, 2 threads', '3.00 s (0.667× Loom 2 workers)'],
+      ['Loom 2 workers ÷ PyTorch 2 threads, time per epoch', '1.50×'],
+    ]);
+    const tutorial: SuiteResult = {
+      ...fake('tutorial'),
+      records: [1, 2, 3].map((epoch) => ({ epoch, 'Loom accuracy': 0.96 + epoch / 100, 'Loom min accuracy': 0.95, 'Loom max accuracy': 0.99, 'tfjs-wasm accuracy': epoch < 3 ? 0.97 : null })),
+      runs: [{ framework: 'Loom', seed: 1 }, { framework: 'Loom', seed: 2 }, { framework: 'tfjs-wasm', seed: 1 }],
+    };
+    expect(headlines(tutorial)).toEqual([
+      ['test accuracy after 2 epochs, Loom (mean of 2 seeds)', '98.00% (95.00%–99.00%)'],
+      ['best test accuracy, Loom (mean of 2 seeds)', '99.00% at epoch 3'],
+      ['test accuracy after 3 epochs, Loom (mean of 2 seeds)', '99.00% (95.00%–99.00%)'],
+      ['test accuracy after 2 epochs, tfjs-wasm (seed 1)', '97.00%'],
+      ['best test accuracy, tfjs-wasm (seed 1)', '97.00% at epoch 1'],
+    ]);
+    expect(cpuSimd('processor : 0\nflags : fpu sse2 avx2 fma avx512f\n')).toBe('AVX2, FMA, AVX-512F');
+    expect(cpuSimd('flags : fpu sse2\n')).toBeNull();
   });
 });

@@ -2,14 +2,15 @@
  * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers|tutorial|soak|heap …]
  * [--quick] [--out DIR] [--md FILE|--no-md] [--batch-sizes 1,10,100] [--workers 1,2]`.
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
 import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, runKernels } from './kernels.js';
 import { peersConfig, runPeers } from './peers.js';
 import { firstEpochConfig, runFirstEpoch } from './first-epoch.js';
-import { SUITE_NAMES, printResult, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
+import { SUITE_NAMES, printResult, readResults, writeBenchmarksMd, writeResult, type SuiteName, type SuiteResult } from './report.js';
+import { runInfo, writeSummary } from './summary.js';
 import { runScaling, scalingConfig } from './scaling.js';
 import { runSoak, soakConfig } from './soak.js';
 import { runTutorial, tutorialConfig } from './tutorial.js';
@@ -22,6 +23,10 @@ export interface BenchOptions {
   mdPath: string | null;
   batchSizes?: number[];
   workers?: number[];
+  /** Tutorial: how many seeds (1..N) PyTorch and tfjs-wasm train, and tfjs-wasm's epochs. */
+  torchSeeds?: number;
+  tfjsSeeds?: number;
+  tfjsEpochs?: number;
 }
 
 /** The bench package's root (`bench/`), from either `src/` or `dist/`. */
@@ -29,12 +34,18 @@ export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 
 export const USAGE = `usage: node bench/dist/run.js [all|${SUITE_NAMES.join('|')} ...] [options]
 
-  --quick               small samples: the whole run takes a few minutes
-  --out DIR             where <suite>.json and <suite>.svg go (default: bench/results)
-  --md FILE             the report to rewrite (default: bench/BENCHMARKS.md)
+  --quick               small samples: the whole run takes a few minutes; results go to
+                        bench/results-quick/ (gitignored) unless --out or --md says otherwise
+  --out DIR             where <suite>.json and <suite>.svg go (default: bench/results;
+                        with --quick, bench/results-quick)
+  --md FILE             the report to rewrite (default: bench/BENCHMARKS.md; with --quick,
+                        BENCHMARKS.md in the --out folder)
   --no-md               do not rewrite the report
   --batch-sizes LIST    batch-size suite: batch sizes, e.g. 1,10,100,1000
   --workers LIST        batch-size and scaling suites: worker counts, e.g. 1,2
+  --torch-seeds N       tutorial: PyTorch trains seeds 1..N (default 3; 0 leaves it out)
+  --tfjs-seeds N        tutorial: tfjs-wasm trains seeds 1..N (default 1; 0 leaves it out)
+  --tfjs-epochs N       tutorial: tfjs-wasm's epochs, at most the suite's (default 10 of 20; 2 with --quick)
   --help                this text`;
 
 function positiveIntegers(value: string | undefined, flag: string): number[] {
@@ -45,10 +56,20 @@ function positiveIntegers(value: string | undefined, flag: string): number[] {
   return list;
 }
 
+function count(value: string | undefined, flag: string, min: number): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isInteger(n) || n < min) {
+    throw new Error(`${flag} expects an integer ≥ ${min}, got ${JSON.stringify(value ?? '')}`);
+  }
+  return n;
+}
+
 /** Parses the command line; throws an Error naming the bad argument. Returns null for --help. */
 export function parseArgs(argv: readonly string[]): BenchOptions | null {
   const suites = new Set<SuiteName>();
-  const o: BenchOptions = { suites: [], quick: false, outDir: resolve(packageRoot, 'results'), mdPath: resolve(packageRoot, 'BENCHMARKS.md') };
+  const o: BenchOptions = { suites: [], quick: false, outDir: '', mdPath: null };
+  let out: string | undefined;
+  let md: string | null | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -65,19 +86,28 @@ export function parseArgs(argv: readonly string[]): BenchOptions | null {
         o.quick = true;
         break;
       case '--out':
-        o.outDir = resolve(value());
+        out = resolve(value());
         break;
       case '--md':
-        o.mdPath = resolve(value());
+        md = resolve(value());
         break;
       case '--no-md':
-        o.mdPath = null;
+        md = null;
         break;
       case '--batch-sizes':
         o.batchSizes = positiveIntegers(value(), flag);
         break;
       case '--workers':
         o.workers = positiveIntegers(value(), flag);
+        break;
+      case '--torch-seeds':
+        o.torchSeeds = count(value(), flag, 0);
+        break;
+      case '--tfjs-seeds':
+        o.tfjsSeeds = count(value(), flag, 0);
+        break;
+      case '--tfjs-epochs':
+        o.tfjsEpochs = count(value(), flag, 1);
         break;
       default:
         if (flag === 'all') SUITE_NAMES.forEach((s) => suites.add(s));
@@ -86,11 +116,16 @@ export function parseArgs(argv: readonly string[]): BenchOptions | null {
     }
   }
   o.suites = suites.size === 0 ? [...SUITE_NAMES] : SUITE_NAMES.filter((s) => suites.has(s));
+  // bench/results and BENCHMARKS.md are committed full-run figures: a quick run's small samples
+  // must not replace them, so by default it writes to the gitignored results-quick/ and keeps its
+  // report beside its results. Saying --out or --md is asking for that place, quick or not.
+  o.outDir = out ?? resolve(packageRoot, o.quick ? 'results-quick' : 'results');
+  o.mdPath = md !== undefined ? md : o.quick ? join(o.outDir, 'BENCHMARKS.md') : resolve(packageRoot, 'BENCHMARKS.md');
   return o;
 }
 
 /** Runs one suite with its default configuration for the mode, adjusted by the options. */
-export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 'batchSizes' | 'workers'>, log: (line: string) => void): Promise<SuiteResult> {
+export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 'batchSizes' | 'workers' | 'torchSeeds' | 'tfjsSeeds' | 'tfjsEpochs'>, log: (line: string) => void): Promise<SuiteResult> {
   switch (name) {
     case 'kernels':
       return runKernels({ ...kernelsConfig(o.quick), log });
@@ -106,8 +141,14 @@ export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 
       return runFirstEpoch({ ...firstEpochConfig(o.quick), log });
     case 'peers':
       return runPeers({ ...peersConfig(o.quick), log });
-    case 'tutorial':
-      return runTutorial({ ...tutorialConfig(o.quick), log });
+    case 'tutorial': {
+      const c = tutorialConfig(o.quick);
+      const seeds = (n: number | undefined, dflt: number[]) => (n === undefined ? dflt : Array.from({ length: n }, (_, i) => i + 1));
+      return runTutorial({
+        ...c, torchSeeds: seeds(o.torchSeeds, c.torchSeeds), tfjsSeeds: seeds(o.tfjsSeeds, c.tfjsSeeds),
+        tfjsEpochs: o.tfjsEpochs ?? c.tfjsEpochs, log,
+      });
+    }
     case 'soak':
       return runSoak({ ...soakConfig(o.quick), log });
     case 'heap':
@@ -139,13 +180,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const t0 = performance.now();
+  // Every result of this invocation records it, so summary.md can take its figures from this run only.
+  const run = runInfo(argv);
   const log = (line: string) => console.error(`  ${line}`);
   let failed = 0;
   console.log(`Loom benchmarks: ${options.suites.join(', ')}${options.quick ? ' (quick)' : ''}`);
   for (const name of runOrder(options.suites)) {
     console.error(`\n[${name}] running…`);
     try {
-      const result = await runSuite(name, options, log);
+      const result: SuiteResult = { ...(await runSuite(name, options, log)), run };
       printResult(result);
       const files = await writeResult(result, options.outDir);
       console.log(`  → ${files.json}, ${files.svg}`);
@@ -154,6 +197,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.error(`bench: suite ${name} failed: ${(e as Error).stack ?? String(e)}`);
     }
   }
+  const summary = await writeSummary(options.outDir, run, await readResults(options.outDir));
+  console.log(`\nSummary of this run: ${summary}`);
   if (options.mdPath) {
     await writeBenchmarksMd(options.outDir, options.mdPath);
     console.log(`\nReport: ${options.mdPath}`);

@@ -11,8 +11,10 @@ export { runScaling, scalingConfig, type ScalingConfig } from './scaling.js';
 export { runPeers, peersConfig, type PeersConfig } from './peers.js';
 export { timeLoomSteps, loadMlpData, buildMlp, type StepTiming, type MlpData } from './mlp.js';
 export { timeTfjsSteps, loadTf, type TfBackend } from './tfjs.js';
+export { timeTorchSteps, trainTorchEpochs, torchEnv, describeTorchBlas, type TorchOptions, type TorchOutcome, type TorchTrainRun } from './torch.js';
 export {
   SUITE_NAMES, machineInfo, printResult, writeResult, readResults, renderBenchmarksMd, writeBenchmarksMd,
   type SuiteName, type SuiteResult, type MachineInfo, type Row,
 } from './report.js';
 export { fmt, textTable, markdownTable, type Table } from './format.js';
+export { runInfo, cpuSimd, headlines, renderSummary, writeSummary, type RunInfo } from './summary.js';

@@ -236,3 +236,39 @@ export async function trainEpochs(data: MlpData, o: { hidden: readonly number[];
   });
   return { steps, samples: o.samples * o.epochs, seconds: (t1 - t0) / 1000, ...(await testAccuracy(model, data)) };
 }
+
+/** Test accuracy and loss after every epoch of one training run, and its training time. */
+export interface TrainCurve {
+  accuracy: number[];
+  loss: number[];
+  /** Training only: each epoch from its start to its last step, the test evaluations left out. */
+  seconds: number;
+}
+
+/**
+ * Trains a fresh model for `epochs` epochs on the first `samples` training images with the test
+ * set as `validationData`, as a Keras user follows the tutorial's curve: `val_accuracy` and
+ * `val_loss` after every epoch are the test accuracy and loss.
+ */
+export async function trainCurve(data: MlpData, o: { hidden: readonly number[]; batchSize: number; workers: number; epochs: number; samples: number; seed: number }): Promise<TrainCurve> {
+  const model = buildMlp(o.hidden, o.seed, data.x.shape[1], data.y.shape[1]);
+  let epochStart = 0, lastStep = 0, seconds = 0;
+  const history = await model.fit(takeRows(data.x, o.samples), takeRows(data.y, o.samples), {
+    batchSize: o.batchSize, epochs: o.epochs, workers: o.workers, seed: o.seed, verbose: 0,
+    validationData: [data.testX, data.testY],
+    callbacks: [{
+      onEpochBegin() {
+        epochStart = performance.now();
+      },
+      onBatchEnd() {
+        lastStep = performance.now();
+      },
+      onEpochEnd() {
+        seconds += (lastStep - epochStart) / 1000;
+      },
+    }],
+  });
+  const accuracy = history.history.val_accuracy, loss = history.history.val_loss;
+  if (!accuracy || !loss || accuracy.length !== o.epochs) throw new Error(`trainCurve: fit recorded ${accuracy?.length ?? 0} val_accuracy values, expected ${o.epochs}`);
+  return { accuracy, loss, seconds };
+}

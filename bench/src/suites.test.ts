@@ -11,6 +11,7 @@ import { peersConfig, runPeers } from './peers.js';
 import { writeResult, type SuiteResult } from './report.js';
 import { runScaling, scalingConfig } from './scaling.js';
 import { runSoak, soakConfig } from './soak.js';
+import { torchEnv } from './torch.js';
 import { runTutorial, tutorialConfig } from './tutorial.js';
 
 /**
@@ -150,32 +151,74 @@ describe('first-epoch', () => {
 });
 
 describe('peers', () => {
-  it('times Loom and both tfjs backends on the same model and gives ratios', async () => {
+  it('times Loom, both tfjs backends and PyTorch (where it imports) on the same model and gives ratios', async () => {
     const r = await runPeers({
       ...peersConfig(true),
       hidden: [8], batchSize: 20, trainLimit: 200, loomWorkers: [1], loomSteps: 2, loomWarmupSteps: 1,
       tfjsBackends: ['wasm', 'cpu'], tfjsSteps: { wasm: 2, cpu: 2 }, tfjsWarmupSteps: 1,
+      torchThreads: [1], torchSteps: 2, torchWarmupSteps: 1,
     });
     const json = await checkResult(r, 'peers', ['framework', 'backend', 'msPerStep', 'secondsPerEpoch', 'samplesPerSec', 'timeRatioVsLoom']);
     const records = json.records as Record<string, unknown>[];
-    expect(records.map((x) => x.framework)).toEqual(['Loom', 'TensorFlow.js 4.22', 'TensorFlow.js 4.22']);
+    const torch = (json.config as { torchAvailable: boolean }).torchAvailable;
+    // CI has no torch: then the PyTorch row is absent (not zero) and a note says why.
+    expect(records.map((x) => String(x.framework).replace(/^PyTorch .*/, 'PyTorch'))).toEqual(['Loom', 'TensorFlow.js 4.22', 'TensorFlow.js 4.22', ...(torch ? ['PyTorch'] : [])]);
     expect(records[0]!.timeRatioVsLoom).toBe(1);
     for (const rec of records) positive(rec, 'secondsPerEpoch');
-    expect(Object.keys(json.ratios as object)).toEqual(['tfjs-wasm time / Loom 1 worker time', 'tfjs-cpu time / Loom 1 worker time']);
+    expect(Object.keys(json.ratios as object)).toEqual([
+      'tfjs-wasm time / Loom 1 worker time', 'tfjs-cpu time / Loom 1 worker time',
+      ...(torch ? ['PyTorch 1 thread time / Loom 1 worker time', 'Loom 1 worker time / PyTorch 1 thread time'] : []),
+    ]);
+    if (!torch) expect((json.notes as string[]).some((n) => n.startsWith('PyTorch not available'))).toBe(true);
+  });
+
+  it('says PyTorch is not available, and why, when its interpreter is missing', async () => {
+    const r = await runPeers({
+      ...peersConfig(true),
+      hidden: [8], batchSize: 20, trainLimit: 200, loomWorkers: [1], loomSteps: 2, loomWarmupSteps: 1,
+      tfjsBackends: [], torchThreads: [1, 2], torch: { python: 'no-such-python-for-loom' },
+    });
+    expect(r.records.map((x) => x.framework)).toEqual(['Loom']);
+    expect(r.config.torchAvailable).toBe(false);
+    expect(r.notes.find((n) => n.startsWith('PyTorch not available'))).toMatch(/no-such-python-for-loom not found/);
+  });
+
+  it('gives the torch child its thread counts and OpenBLAS first, without the old-build overrides', () => {
+    const env = torchEnv(2, '/x/openblas', { PATH: '/bin', LD_LIBRARY_PATH: '/lib', OPENBLAS_CORETYPE: 'Haswell', OPENBLAS_L2_SIZE: '1048576' });
+    expect(env).toEqual({ PATH: '/bin', LD_LIBRARY_PATH: '/x/openblas:/lib', OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2' });
+    expect(torchEnv(1, null, { PATH: '/bin' })).toEqual({ PATH: '/bin', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' });
   });
 });
 
 describe('tutorial', () => {
-  it('trains once per seed in Loom and tfjs-wasm and summarises the accuracy', async () => {
-    const r = await runTutorial({ ...tutorialConfig(true), hidden: [32], samples: 1000, testLimit: 200, epochs: 3, seeds: [1, 2], tfjsSeeds: [1], workers: 1 });
-    const json = await checkResult(r, 'tutorial', ['framework', 'seed', 'accuracy', 'seconds']);
+  it('follows the test accuracy over the epochs for Loom, PyTorch (where it imports) and tfjs-wasm', async () => {
+    const r = await runTutorial({ ...tutorialConfig(true), hidden: [32], samples: 1000, testLimit: 200, epochs: 3, seeds: [1, 2], torchSeeds: [1], tfjsSeeds: [1], tfjsEpochs: 2, workers: 1 });
+    const json = await checkResult(r, 'tutorial', ['epoch', 'Loom accuracy', 'Loom min accuracy', 'Loom max accuracy', 'Loom loss', 'tfjs-wasm accuracy']);
     const records = json.records as Record<string, unknown>[];
-    expect(records.map((x) => [x.framework, x.seed])).toEqual([['Loom', 1], ['Loom', 2], ['TensorFlow.js wasm', 1]]);
+    const torch = (json.config as { torchAvailable: boolean }).torchAvailable;
+    expect(records.map((x) => x.epoch)).toEqual([1, 2, 3]);
     for (const rec of records) {
-      expect(rec.accuracy as number).toBeGreaterThan(0.3); // 30 steps on 1,000 images: far better than chance (0.1)
-      expect(rec.accuracy as number).toBeLessThanOrEqual(1);
+      expect(rec['Loom accuracy'] as number).toBeGreaterThan(0.3); // 10+ steps on 1,000 images: far better than chance (0.1)
+      expect(rec['Loom min accuracy'] as number).toBeLessThanOrEqual(rec['Loom max accuracy'] as number);
+      if (torch) expect(rec['PyTorch accuracy'] as number).toBeGreaterThan(0.3);
+      else expect(rec).not.toHaveProperty('PyTorch accuracy');
     }
-    expect(Object.keys(json.ratios as object)).toEqual(['Loom mean accuracy', 'TensorFlow.js wasm mean accuracy']);
+    // tfjs-wasm ran 2 of the 3 epochs: its third is missing, not zero.
+    expect(records.map((x) => x['tfjs-wasm accuracy'] === null)).toEqual([false, false, true]);
+    const runs = json.runs as { framework: string; seed: number; accuracy: number[] }[];
+    expect(runs.map((x) => [x.framework, x.seed, x.accuracy.length])).toEqual([['Loom', 1, 3], ['Loom', 2, 3], ...(torch ? [['PyTorch', 1, 3]] : []), ['tfjs-wasm', 1, 2]]);
+    expect(Object.keys(json.ratios as object)).toEqual(expect.arrayContaining(['Loom mean test accuracy after 2 epochs', 'Loom mean test accuracy after 3 epochs', 'tfjs-wasm mean test accuracy after 2 epochs']));
+    const series = (json.chart as { series: { name: string; points: unknown[] }[] }).series;
+    expect(series.map((x) => x.points.length)).toEqual([3, ...(torch ? [3] : []), 2, 2]);
+    if (!torch) expect((json.notes as string[]).some((n) => n.startsWith('PyTorch not available'))).toBe(true);
+  });
+
+  it('leaves PyTorch out with the reason when its interpreter is missing, and checks its epochs', async () => {
+    const base = { ...tutorialConfig(true), hidden: [8], samples: 200, testLimit: 100, epochs: 1, seeds: [1], tfjsSeeds: [], tfjsEpochs: 1, workers: 1 };
+    const r = await runTutorial({ ...base, torchSeeds: [1], torch: { python: 'no-such-python-for-loom' } });
+    expect(r.table.columns.some((c) => c.startsWith('PyTorch'))).toBe(false);
+    expect(r.notes.find((n) => n.startsWith('PyTorch not available'))).toMatch(/no-such-python-for-loom not found/);
+    await expect(runTutorial({ ...base, tfjsEpochs: 2 })).rejects.toThrow(/tfjsEpochs must be an integer from 1 to epochs \(1\), got 2/);
   });
 });
 

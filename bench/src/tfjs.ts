@@ -92,12 +92,13 @@ export async function timeTfjsSteps(
 
 /**
  * Trains the tutorial MLP with tfjs's own `fit` (shuffling every epoch, as Keras does; its
- * shuffle draws from Math.random, so only the initial weights follow `seed`) and returns the
- * test accuracy.
+ * shuffle draws from Math.random, so only the initial weights follow `seed`), with the test set
+ * as `validationData`: the test accuracy and loss after every epoch, and the training time
+ * (each epoch from its start to its last batch, so the evaluations are left out).
  */
-export async function trainTfjsEpochs(
+export async function trainTfjsCurve(
   backend: TfBackend, data: MlpData, o: { hidden: readonly number[]; batchSize: number; epochs: number; samples: number; seed: number },
-): Promise<{ accuracy: number; seconds: number }> {
+): Promise<{ accuracy: number[]; loss: number[]; seconds: number }> {
   const tf = await loadTf(backend);
   const features = data.x.shape[1]!, classes = data.y.shape[1]!;
   const tensors = [
@@ -106,14 +107,21 @@ export async function trainTfjsEpochs(
   ] as const;
   const model = buildTfMlp(tf, o.hidden, features, classes, o.seed);
   model.compile({ optimizer: tf.train.adam(0.001, 0.9, 0.999, 1e-7), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  let epochStart = 0, lastBatch = 0, seconds = 0;
   try {
-    const t0 = performance.now();
-    await model.fit(tensors[0], tensors[1], { batchSize: o.batchSize, epochs: o.epochs, shuffle: true, verbose: 0 });
-    const seconds = (performance.now() - t0) / 1000;
-    const acc = (model.evaluate(tensors[2], tensors[3], { batchSize: 1000 }) as TF.Scalar[])[1]!;
-    const accuracy = (await acc.data())[0]!;
-    acc.dispose();
-    return { accuracy, seconds };
+    const h = await model.fit(tensors[0], tensors[1], {
+      batchSize: o.batchSize, epochs: o.epochs, shuffle: true, verbose: 0, validationData: [tensors[2], tensors[3]],
+      callbacks: {
+        onEpochBegin: async () => { epochStart = performance.now(); },
+        onBatchEnd: async () => { lastBatch = performance.now(); },
+        onEpochEnd: async () => { seconds += (lastBatch - epochStart) / 1000; },
+      },
+    });
+    // tfjs names the metric 'acc' or 'accuracy' depending on how it was asked for.
+    const accuracy = (h.history.val_acc ?? h.history.val_accuracy) as number[] | undefined;
+    const loss = h.history.val_loss as number[] | undefined;
+    if (!accuracy || !loss || accuracy.length !== o.epochs) throw new Error(`trainTfjsCurve: fit recorded ${accuracy?.length ?? 0} validation accuracies, expected ${o.epochs}`);
+    return { accuracy, loss, seconds };
   } finally {
     model.optimizer.dispose();
     model.dispose();
