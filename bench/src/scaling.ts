@@ -93,8 +93,10 @@ export async function runScaling(config: ScalingConfig): Promise<SuiteResult> {
     rows: records.map((r) => [String(r.batchSize), String(r.workers), String(r.threads), fmt(r.samplesPerSec as number), fmt(r.msPerStep as number), fmtRatio(r.speedup as number), fmtPercent(r.efficiency as number)]),
   };
   const notes: string[] = [];
-  const two = ratios[`batch 100: 2 workers vs 1`];
-  if (two !== undefined) notes.push(`Batch 100: 2 workers are ${fmtRatio(two)} one worker (issue 5's target: ≥ 1.9×; printed, not asserted).`);
+  const two = ratios[`batch 100: 2 workers vs 1`], twoLarge = ratios[`batch 1000: 2 workers vs 1`];
+  if (two !== undefined) {
+    notes.push(`2 workers over 1: ${fmtRatio(two)} at batch 100${twoLarge !== undefined ? `, ${fmtRatio(twoLarge)} at batch 1000` : ''} (issue 15's targets on 2 cores: ≥ 1.8× and ≥ 1.9×; printed, not asserted).`);
+  }
   if (records.some((r) => r.threads !== r.workers)) notes.push('threads: the workers fit ran, where a batch keeps fewer busy than asked (the coordinator\'s usefulWorkers gives each at least 8M parameters × rows of work).');
   notes.push(`Speedup is over the first worker count in the same run; best of ${config.repeats} interleaved repeat(s), each timing ≈${config.timedSamples.toLocaleString('en-US')} samples after ≈${config.warmupSamples.toLocaleString('en-US')} warm-up samples (at least one step; thread start-up excluded).`);
   const cores = os.availableParallelism();
