@@ -81,25 +81,40 @@ export class AbortedError extends Error {
 }
 
 /**
- * Blocks until every one of `parties` threads has arrived. The last arrival resets the count
- * and bumps the generation; the others sleep on the generation word. The count is reset BEFORE
- * the generation is bumped, so a thread released early cannot arrive at the next barrier and
- * see a stale count. ABORT is checked after waking as well as while waiting: a barrier that a
- * dead peer never reaches must throw, never let the survivors go on to write parameters.
+ * Arrives at the barrier; true when this was the last of `parties` and so released the others.
+ * The count is reset BEFORE the generation is bumped, so a thread released early cannot arrive
+ * at the next barrier and see a stale count.
+ */
+function arrive(ctrl: Int32Array, parties: number): boolean {
+  if (Atomics.add(ctrl, Ctrl.BARRIER_COUNT, 1) !== parties - 1) return false;
+  Atomics.store(ctrl, Ctrl.BARRIER_COUNT, 0);
+  Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
+  Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
+  return true;
+}
+
+/**
+ * Spins for up to `spinMs` while ctrl[index] is `value` and nobody aborted (as OpenMP runtimes
+ * do): a peer a fraction of a millisecond behind then releases the waiter without a futex
+ * wake-up, which costs about 0.1 ms. Worth it only when every spinning thread has a core.
+ */
+export function spinWhile(ctrl: Int32Array, index: number, value: number, spinMs: number): void {
+  if (spinMs <= 0) return;
+  const until = performance.now() + spinMs;
+  while (Atomics.load(ctrl, index) === value && Atomics.load(ctrl, Ctrl.ABORT) === 0 && performance.now() < until) {
+    // busy-wait
+  }
+}
+
+/**
+ * Blocks until every one of `parties` threads has arrived; the others sleep on the generation
+ * word. ABORT is checked after waking as well as while waiting: a barrier that a dead peer never
+ * reaches must throw, never let the survivors go on to write parameters.
  */
 export function barrier(ctrl: Int32Array, parties: number, spinMs = 0): void {
   const gen = Atomics.load(ctrl, Ctrl.BARRIER_GEN);
-  if (Atomics.add(ctrl, Ctrl.BARRIER_COUNT, 1) === parties - 1) {
-    Atomics.store(ctrl, Ctrl.BARRIER_COUNT, 0);
-    Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
-    Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
-  } else {
-    // Spin first (as OpenMP runtimes do): a peer a fraction of a millisecond behind then
-    // releases us without a futex wake-up, which costs about 0.1 ms.
-    const until = spinMs > 0 ? performance.now() + spinMs : 0;
-    while (Atomics.load(ctrl, Ctrl.BARRIER_GEN) === gen && Atomics.load(ctrl, Ctrl.ABORT) === 0 && performance.now() < until) {
-      // busy-wait
-    }
+  if (!arrive(ctrl, parties)) {
+    spinWhile(ctrl, Ctrl.BARRIER_GEN, gen, spinMs);
     while (Atomics.load(ctrl, Ctrl.BARRIER_GEN) === gen) {
       if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
       Atomics.wait(ctrl, Ctrl.BARRIER_GEN, gen, WAIT_SLICE_MS);
@@ -111,19 +126,11 @@ export function barrier(ctrl: Int32Array, parties: number, spinMs = 0): void {
 /**
  * The main thread's side of `barrier`: it takes part in the step as worker 0, but must never
  * block its event loop for long, because that is where it hears that a worker thread died.
- * It spins for up to `spinMs` (a peer a fraction of a millisecond behind releases it without
- * a wake-up), then waits with `Atomics.waitAsync`, racing `failure`.
+ * It spins for up to `spinMs`, then waits with `Atomics.waitAsync`, racing `failure`.
  */
 export async function mainBarrier(ctrl: Int32Array, parties: number, spinMs: number, failure: Promise<never>): Promise<void> {
   const gen = Atomics.load(ctrl, Ctrl.BARRIER_GEN);
-  if (Atomics.add(ctrl, Ctrl.BARRIER_COUNT, 1) === parties - 1) {
-    // Reset before the bump, as in `barrier`.
-    Atomics.store(ctrl, Ctrl.BARRIER_COUNT, 0);
-    Atomics.add(ctrl, Ctrl.BARRIER_GEN, 1);
-    Atomics.notify(ctrl, Ctrl.BARRIER_GEN);
-  } else {
-    await waitWhile(ctrl, Ctrl.BARRIER_GEN, gen, spinMs, failure);
-  }
+  if (!arrive(ctrl, parties)) await waitWhile(ctrl, Ctrl.BARRIER_GEN, gen, spinMs, failure);
   if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
 }
 
@@ -132,10 +139,7 @@ export async function mainBarrier(ctrl: Int32Array, parties: number, spinMs: num
  * to `spinMs`, then `Atomics.waitAsync` in slices, racing `failure`, so the event loop runs.
  */
 export async function waitWhile(ctrl: Int32Array, index: number, value: number, spinMs: number, failure: Promise<never>): Promise<void> {
-  const until = spinMs > 0 ? performance.now() + spinMs : 0;
-  while (Atomics.load(ctrl, index) === value && Atomics.load(ctrl, Ctrl.ABORT) === 0 && performance.now() < until) {
-    // busy-wait
-  }
+  spinWhile(ctrl, index, value, spinMs);
   while (Atomics.load(ctrl, index) === value && Atomics.load(ctrl, Ctrl.ABORT) === 0) {
     const w = Atomics.waitAsync(ctrl, index, value, WAIT_SLICE_MS);
     if (w.async) await Promise.race([w.value, failure]);

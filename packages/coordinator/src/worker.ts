@@ -6,7 +6,7 @@ import { adoptWasmView, attachWasmBackend, heapAllocator, partStart, wasmAllocat
 import type { FaultInjection } from './engine.js';
 import { Replica, type ReplicaSpec } from './replica.js';
 import type { SharedState } from './plan.js';
-import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, SEQ_SPIN_MS, WAIT_SLICE_MS, abortAll, barrier } from './step-protocol.js';
+import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, SEQ_SPIN_MS, WAIT_SLICE_MS, abortAll, barrier, spinWhile } from './step-protocol.js';
 
 /**
  * A worker thread of the process's pool (worker 1..W-1 of an engine; the main thread is worker
@@ -73,10 +73,7 @@ export default function serve({ port }: ServeTask): Promise<void> {
         for (;;) {
           // Spin for the next step first: the main thread is usually back within a fraction of a
           // millisecond, and sleeping would add a futex wake-up to every step.
-          const until = spinMs > 0 ? performance.now() + SEQ_SPIN_MS : 0;
-          while (Atomics.load(ctrl, Ctrl.SEQ) === lastSeq && performance.now() < until) {
-            // busy-wait
-          }
+          spinWhile(ctrl, Ctrl.SEQ, lastSeq, spinMs > 0 ? SEQ_SPIN_MS : 0);
           while (Atomics.load(ctrl, Ctrl.SEQ) === lastSeq) Atomics.wait(ctrl, Ctrl.SEQ, lastSeq, WAIT_SLICE_MS);
           if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) return;
           lastSeq = Atomics.load(ctrl, Ctrl.SEQ);
