@@ -81,7 +81,8 @@ export class Replica {
    * buffers. The loss is scaled by the batch size, not the shard's.
    */
   trainRows(x: Float32Array, y: Float32Array, rows: number, shard: number, shards: number, seed: number, step: number): void {
-    const key = rows * 1024 + shard * 32 + shards;
+    // Room for any shard count (a key of rows·1024 + shard·32 + shards collided from 32 workers on).
+    const key = (rows * 4096 + shard) * 4096 + shards;
     let v = this.shardViews.get(key);
     if (!v) {
       const from = partStart(rows, shards, shard), to = partStart(rows, shards, shard + 1);

@@ -1,3 +1,4 @@
+import os from 'node:os';
 /**
  * The step protocol: one shared Int32Array that the main thread and the workers synchronise on
  * with Atomics. Every index has a name; every ordering decision is commented where it is made.
@@ -65,6 +66,11 @@ export const WAIT_SLICE_MS = 50;
  * (best of 5, interleaved).
  */
 export const BARRIER_SPIN_MS = 1;
+
+/** The spin budget for a step of `workers` threads: none when they would take each other's cores. */
+export function spinBudgetMs(workers: number): number {
+  return workers <= os.availableParallelism() ? BARRIER_SPIN_MS : 0;
+}
 
 /**
  * How long a worker thread spins for the next step before it sleeps on SEQ (ms), when every

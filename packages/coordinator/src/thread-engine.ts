@@ -1,11 +1,10 @@
-import os from 'node:os';
 import { allocFloat32, partStart, sharedAllocator, type Allocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend } from './backend.js';
 import { usefulWorkers, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
 import { EVAL_BLOCK, newControl, placeModel, releaseToHeap, sharedState, stepCapacity, sumBlocks, type SharedState } from './plan.js';
 import { Crew } from './crew.js';
 import { Replica, specOf, type ReplicaSpec } from './replica.js';
-import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, abortAll, mainBarrier, waitWhile } from './step-protocol.js';
+import { AbortedError, Command, Ctrl, abortAll, mainBarrier, spinBudgetMs, waitWhile } from './step-protocol.js';
 
 /** How long the main thread, aborted by a peer, waits for that peer's error to arrive. */
 const ABORT_REPORT_MS = 2000;
@@ -72,8 +71,7 @@ export class ThreadEngine implements Engine {
     this.stats = new Float64Array(this.statsWidth);
     this.spec = specOf(options);
     this.main = new Replica(this.spec, model, optimizer, alloc);
-    // Spinning only pays when no thread it would take a core from is waiting to run.
-    this.spinMs = this.workers <= os.availableParallelism() ? BARRIER_SPIN_MS : 0;
+    this.spinMs = spinBudgetMs(this.workers);
     this.crew = new Crew(this.workers - 1, this.state.control);
   }
 
@@ -226,6 +224,7 @@ export class ThreadEngine implements Engine {
     const crew = this.crew;
     const xs = this.toShared(x), ys = this.toShared(y), block = this.block(batchSize);
     const others = crew.race(Promise.all(crew.remotes.map((r, t) => r.evaluate(xs, ys, ...this.blockRange(n, block, t + 1), block))));
+    others.catch(() => {}); // awaited below; this only keeps a failure of the main thread's part from leaving it unhandled
     // Worker 0's blocks, in the main thread's window (row 0), while the threads run theirs.
     const mine = this.main.evaluateBlocks(xs, ys, ...this.blockRange(n, block, 0), block, 0);
     return sumBlocks([mine, ...(await others)], this.statsWidth);
@@ -238,6 +237,7 @@ export class ThreadEngine implements Engine {
     const outSize = this.options.model.outputSize;
     const shared = sharedAllocator.float32(n * outSize);
     const others = crew.race(Promise.all(crew.remotes.map((r, t) => r.predict(xs, shared, ...this.blockRange(n, block, t + 1), block))));
+    others.catch(() => {}); // awaited below, as in evaluate
     this.main.predictRange(xs, shared, ...this.blockRange(n, block, 0), block, 0);
     await others;
     const out = allocFloat32(n * outSize);

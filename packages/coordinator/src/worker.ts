@@ -1,12 +1,11 @@
 import { expose } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MessagePort } from 'node:worker_threads';
-import os from 'node:os';
 import { adoptWasmView, attachWasmBackend, heapAllocator, partStart, wasmAllocator, type Allocator } from '@loom/tensor';
 import type { FaultInjection } from './engine.js';
 import { Replica, type ReplicaSpec } from './replica.js';
 import type { SharedState } from './plan.js';
-import { AbortedError, BARRIER_SPIN_MS, Command, Ctrl, SEQ_SPIN_MS, WAIT_SLICE_MS, abortAll, barrier, spinWhile } from './step-protocol.js';
+import { AbortedError, Command, Ctrl, SEQ_SPIN_MS, WAIT_SLICE_MS, abortAll, barrier, spinBudgetMs, spinWhile } from './step-protocol.js';
 
 /**
  * A worker thread of the process's pool (worker 1..W-1 of an engine; the main thread is worker
@@ -68,12 +67,11 @@ export default function serve({ port }: ServeTask): Promise<void> {
       // nothing but the control array talks to it meanwhile.
       train() {
         const r = replica!, s = state!, ctrl = s.control;
-        // Spinning only pays when no thread it would take a core from is waiting to run.
-        const spinMs = workers <= os.availableParallelism() ? BARRIER_SPIN_MS : 0;
+        const spin = spinBudgetMs(workers);
         for (;;) {
           // Spin for the next step first: the main thread is usually back within a fraction of a
           // millisecond, and sleeping would add a futex wake-up to every step.
-          spinWhile(ctrl, Ctrl.SEQ, lastSeq, spinMs > 0 ? SEQ_SPIN_MS : 0);
+          spinWhile(ctrl, Ctrl.SEQ, lastSeq, spin > 0 ? SEQ_SPIN_MS : 0);
           while (Atomics.load(ctrl, Ctrl.SEQ) === lastSeq) Atomics.wait(ctrl, Ctrl.SEQ, lastSeq, WAIT_SLICE_MS);
           if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) return;
           lastSeq = Atomics.load(ctrl, Ctrl.SEQ);
@@ -89,7 +87,7 @@ export default function serve({ port }: ServeTask): Promise<void> {
             if (index < active) r.trainRows(s.x, s.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!);
             // Every shard's rows of every step buffer are written, and nobody reads the
             // parameters again this step: the chunk owners may read all rows and update.
-            barrier(ctrl, workers, spinMs);
+            barrier(ctrl, workers, spin);
             Atomics.add(ctrl, Ctrl.UPDATING, 1);
             r.trainChunk(s.x, rows, index, workers, t);
           } catch (err) {

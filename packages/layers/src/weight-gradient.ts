@@ -1,5 +1,5 @@
-import { columnSums, gemm, partStart } from '@loom/tensor';
-import type { WeightSpec } from './layer.js';
+import { columnSums, gemm } from '@loom/tensor';
+import { weightChunkStart, type WeightSpec } from './layer.js';
 
 /** Rows [i0, i1) of one part of a kernel, and the views its gradient product reads and writes. */
 interface KernelPart {
@@ -35,8 +35,10 @@ export class KernelGradient {
     const key = part * 65536 + parts;
     let p = this.parts.get(key);
     if (!p) {
-      const i0 = partStart(inSize, parts, part), i1 = partStart(inSize, parts, part + 1);
-      p = { i0, i1, c0: partStart(width, parts, part), c1: partStart(width, parts, part + 1), a: input.subarray(i0), dw: kernel.grad.subarray(i0 * width, i1 * width) };
+      // The same cut as the owner's parameter ranges (Sequential.weightChunks): one rule.
+      const i0 = weightChunkStart(kernel, parts, part) / width, i1 = weightChunkStart(kernel, parts, part + 1) / width;
+      const c0 = bias ? weightChunkStart(bias, parts, part) : 0, c1 = bias ? weightChunkStart(bias, parts, part + 1) : 0;
+      p = { i0, i1, c0, c1, a: input.subarray(i0), dw: kernel.grad.subarray(i0 * width, i1 * width) };
       this.parts.set(key, p);
     }
     // x[:, i0:i1]ᵀ is read in place: its rows are inSize long (lda), so the block costs no copy.
