@@ -5,7 +5,7 @@
  * rank reports its two links up, rank 0 says go and every listener closes. An error at any step
  * reaches every rank that can still be told.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, isIP, type Server } from 'node:net';
 import { encodeJson, decodeReject, type Connection } from './connection.js';
 import { acceptAuthenticated, connectionOptions, Deadline, dial, dialLeft, expectJson, listen, POOL_BUFFER_BYTES, RingAcceptor } from './dialing.js';
 import { CollectiveError } from './errors.js';
@@ -101,7 +101,10 @@ class Master {
   }
 
   async run(): Promise<RingLinks> {
-    const host = this.o.token === undefined ? '127.0.0.1' : '0.0.0.0';
+    // With a token: every interface (IPv6 ones too when MASTER_ADDR is an IPv6 literal). Without:
+    // the loopback address the others dial.
+    const v = isIP(this.o.masterAddr);
+    const host = this.o.token !== undefined ? (v === 6 ? '::' : '0.0.0.0') : v !== 0 ? this.o.masterAddr : '127.0.0.1';
     assertMayBind(host, this.o.token);
     const result = new Promise<RingLinks>((resolve, reject) => {
       this.resolve = resolve;
