@@ -83,7 +83,7 @@ export class Connection {
   /** What arrived between authentication and `attach` (the owner awaits `ready` first). */
   private early: Array<[MessageType, Buffer]> = [];
   private earlyEnd: EndReason | null = null;
-  /** Resolves once both sides proved the token. On the server side it never rejects (failures are logged). */
+  /** Resolves once both sides proved the token; rejects with a HandshakeError (server side: also logged). */
   readonly ready: Promise<void>;
   /** performance.now() of the last bytes received: liveness, whatever the frame. */
   lastReceived = performance.now();
@@ -264,9 +264,10 @@ export class Connection {
     try {
       this.reader.push(chunk, n);
     } catch (e) {
-      if (!(e instanceof FrameError)) throw e;
-      if (this.state === 'open') this.protocolError(e.message);
-      else this.refuse(e.message, 'protocol');
+      // A handler's own error is this connection's problem too, never an uncaught exception.
+      const detail = e instanceof FrameError ? e.message : `could not handle its frame: ${(e as Error).message}`;
+      if (this.state === 'open') this.protocolError(detail);
+      else this.refuse(detail, 'protocol');
     }
   }
 
@@ -282,7 +283,7 @@ export class Connection {
         if (this.clientNonce === null) {
           // Telling the client lets a rank with the wrong token fail fast instead of retrying.
           this.write(encodeFrame(MessageType.Reject, encodeJson({ message: 'authentication failed' })));
-          return this.refuse('authentication failed (wrong token?)', 'bad-proof');
+          return this.refuse('authentication failed (wrong token?)', 'bad-proof', true);
         }
         this.write(encodeFrame(MessageType.Confirm, proof(this.options.key, this.options.purpose, 'server', this.serverNonce, this.clientNonce)));
         return this.open();
@@ -322,11 +323,17 @@ export class Connection {
   }
 
   /** Drops a connection that has not authenticated. */
-  private refuse(reason: string, kind: HandshakeError['kind']): void {
+  private refuse(reason: string, kind: HandshakeError['kind'], flush = false): void {
     if (this.state === 'open' || this.state === 'ended') return;
     if (this.side === 'server') this.options.log(`refused connection from ${this.peer}: ${reason}`);
     this.settleFailedHandshake(new HandshakeError(kind, reason));
-    this.socket.destroy();
+    if (!flush) {
+      this.socket.destroy();
+      return;
+    }
+    // Let the Reject reach the client; an end that is not answered is cut short.
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
   }
 
   private settleFailedHandshake(error: HandshakeError): void {
