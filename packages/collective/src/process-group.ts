@@ -4,6 +4,7 @@
  * (every rank must make the same calls in the same order); data arriving for a later call waits
  * in the receiving link's queue.
  */
+import { endianness } from 'node:os';
 import type { RingContext } from './context.js';
 import { CollectiveError, fail } from './errors.js';
 import type { MessageType } from './frame.js';
@@ -19,6 +20,8 @@ const CLOSE_GRACE_MS = 1000;
 export async function initProcessGroup(options: GroupOptions): Promise<ProcessGroup> {
   const o = resolveOptions(options);
   if (o.worldSize === 1) return new ProcessGroup(o, null);
+  // Floats go on the wire as they lie in memory, and the wire is little-endian.
+  if (endianness() !== 'LE') throw new CollectiveError('@loom/collective needs a little-endian host (this one is big-endian)');
   return new ProcessGroup(o, await rendezvous(o));
 }
 
@@ -136,6 +139,8 @@ export class ProcessGroup {
     this.stopHeartbeat();
     const closed = fail.closed();
     const links = this.links();
+    // Referenced until closed: a caller awaiting close() at top level must not see the loop drain first.
+    this.setRef(true);
     for (const l of links) {
       if (this.failedError === null) l.goodbye();
       l.shutdown(this.failedError ?? closed);
@@ -233,6 +238,7 @@ export class ProcessGroup {
 
   /** Referenced only while a call is pending, so a process that forgets close() can still exit. */
   private setRef(on: boolean): void {
+    if (!on && this.closing !== null) return; // close() holds its references until the sockets close
     for (const l of this.links()) {
       if (on) l.conn.ref();
       else l.conn.unref();
