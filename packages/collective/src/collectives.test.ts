@@ -4,6 +4,8 @@ import { closeAll, float64Sum, maxAbsDiff, randomFloats, sameBits, startGroups }
 import { initProcessGroup, type ProcessGroup } from './index.js';
 
 const LENGTHS = [0, 1, 7, 648_010];
+/** WebAssembly.Memory (the lib settings here leave its type out). */
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer } } }).WebAssembly.Memory;
 
 for (const size of [2, 3, 4]) {
   describe(`${size} ranks on loopback`, () => {
@@ -30,7 +32,7 @@ for (const size of [2, 3, 4]) {
 
     it('allReduce of an array on a SharedArrayBuffer (WebAssembly memory), at an offset', async () => {
       const n = 100_003;
-      const memories = groups.map(() => new WebAssembly.Memory({ initial: 8, maximum: 8, shared: true }));
+      const memories = groups.map(() => new WasmMemory({ initial: 8, maximum: 8, shared: true }));
       const data = memories.map((m, r) => {
         const view = new Float32Array(m.buffer, 12, n);
         view.set(randomFloats(n, 7 + r));

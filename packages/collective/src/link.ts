@@ -46,6 +46,8 @@ export class Link {
     private readonly pool: BufferPool,
     private readonly owner: LinkOwner,
   ) {
+    // Silence is measured from now: the link may have sat quiet while other ranks finished rendezvous.
+    conn.lastReceived = performance.now();
     conn.attach({ frame: (type, payload) => this.onFrame(type, payload), end: (reason) => this.onEnd(reason) });
   }
 
