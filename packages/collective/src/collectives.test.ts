@@ -1,7 +1,7 @@
 /** The collectives over real sockets on loopback: several groups in this process. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, float64Sum, maxAbsDiff, randomFloats, sameBits, startGroups } from '../test/helpers.js';
-import { initProcessGroup, type ProcessGroup } from './index.js';
+import { CollectiveError, initProcessGroup, type ProcessGroup } from './index.js';
 
 const LENGTHS = [0, 1, 7, 648_010];
 /** WebAssembly.Memory (the lib settings here leave its type out). */
@@ -130,6 +130,35 @@ describe('bad arguments', () => {
       await expect(groups[0]!.broadcast(Uint8Array.of(1), 5)).rejects.toThrow(RangeError);
     } finally {
       await closeAll(groups);
+    }
+  });
+});
+
+describe('mismatched calls', () => {
+  it('different collectives, or different lengths, fail the group on every rank, naming a rank', async () => {
+    const groups = await startGroups(3);
+    try {
+      const calls = [groups[0]!.allReduce(new Float32Array(10)), groups[1]!.allReduce(new Float32Array(10)), groups[2]!.barrier()];
+      const results = await Promise.allSettled(calls);
+      for (const r of results) expect(r.status).toBe('rejected');
+      const messages = results.map((r) => ((r as PromiseRejectedResult).reason as Error).message);
+      // Whoever notices first words it; every rank gets the same words (forwarded ones say who saw it).
+      const first = messages.find((m) => !m.includes('(reported by'))!;
+      expect(first).toMatch(/^rank [12] called (barrier|allReduce) while rank [12] called (allReduce|barrier) \(every rank must call/);
+      for (const m of messages) expect(m.startsWith(first)).toBe(true);
+      for (const g of groups) expect(g.failed).toBeInstanceOf(CollectiveError);
+    } finally {
+      await closeAll(groups);
+    }
+    const two = await startGroups(2);
+    try {
+      const results = await Promise.allSettled([two[0]!.allReduce(new Float32Array(100)), two[1]!.allReduce(new Float32Array(101))]);
+      const m = ((results[0] as PromiseRejectedResult).reason as Error).message;
+      expect(m).toMatch(
+        /^rank (1 called allReduce with 101 elements while rank 0 passed 100|0 called allReduce with 100 elements while rank 1 passed 101) \(every rank must call the same collectives, with the same lengths, in the same order\)/,
+      );
+    } finally {
+      await closeAll(two);
     }
   });
 });

@@ -76,5 +76,5 @@ export function streamOpName(op: number): string {
 
 /** The error for a frame that does not belong to the call this rank is in. */
 export function wrongCall(ctx: RingContext, frame: Frame, ours: string): CollectiveError {
-  return fail.mismatch(leftOf(ctx), `called ${describeFrame(frame.type, frame.payload)} while this rank called ${ours}`);
+  return fail.mismatch(leftOf(ctx), `called ${describeFrame(frame.type, frame.payload)} while rank ${ctx.rank} called ${ours}`);
 }

@@ -23,8 +23,8 @@ export const fail = {
     new CollectiveError(`lost connection to rank ${rank} (it exited or the network failed)`, rank),
   silent: (rank: number, ms: number) =>
     new CollectiveError(`rank ${rank} stopped answering: no heartbeat for ${seconds(ms)} s`, rank),
-  leftEarly: (rank: number, op: string) =>
-    new CollectiveError(`rank ${rank} left the group (it called close()) while this rank was in ${op}`, rank),
+  leftEarly: (rank: number, me: number, op: string) =>
+    new CollectiveError(`rank ${rank} left the group (it called close()) while rank ${me} was in ${op}`, rank),
   protocol: (rank: number, detail: string) => new CollectiveError(`rank ${rank} broke the protocol: ${detail}`, rank),
   mismatch: (rank: number, detail: string) =>
     new CollectiveError(

@@ -90,7 +90,7 @@ describe('a peer that dies or freezes', () => {
       const { error, at } = await failed;
       expect(error.message).toBe('rank 1 stopped answering: no heartbeat for 0.8 s');
       expect(error.rank).toBe(1);
-      expect(at - stoppedAt).toBeGreaterThanOrEqual(700);
+      expect(at - stoppedAt).toBeGreaterThanOrEqual(500);
       expect(at - stoppedAt).toBeLessThan(3000);
       await g.close();
     } finally {
@@ -104,12 +104,12 @@ describe('a peer that dies or freezes', () => {
     try {
       // The peer beats every 100 ms and is patient; this rank's own timeout is short.
       peer = await startPeer(optionsFor(1, 2, port, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 20_000 }), 'barrier');
-      const g = await initProcessGroup(optionsFor(0, 2, port, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 }));
+      const g = await initProcessGroup(optionsFor(0, 2, port, { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 }));
       // Block in the check phase: the next turn of the loop runs timers (the heartbeat check,
       // now overdue) before it polls the sockets where the peer's heartbeats are waiting.
       await new Promise<void>((resolve) =>
         setImmediate(() => {
-          const until = performance.now() + 1200;
+          const until = performance.now() + 2500;
           while (performance.now() < until) {
             /* compute */
           }
@@ -149,7 +149,7 @@ describe('a peer that leaves early', () => {
     const groups = await startGroups(2);
     const pending = groups[0]!.allReduce(new Float32Array(1000));
     await groups[1]!.close();
-    await expect(pending).rejects.toThrow('rank 1 left the group (it called close()) while this rank was in allReduce');
+    await expect(pending).rejects.toThrow('rank 1 left the group (it called close()) while rank 0 was in allReduce');
     expect(groups[0]!.failed?.rank).toBe(1);
     await groups[0]!.close();
   });

@@ -9,6 +9,8 @@ import { CollectiveError, fail } from './errors.js';
 import { type BufferPool, MessageType } from './frame.js';
 
 export interface LinkOwner {
+  /** This process's rank. */
+  readonly rank: number;
   /** The group's error once it failed, else null. */
   readonly failed: CollectiveError | null;
   /** Fails the group (first failure wins). */
@@ -101,7 +103,7 @@ export class Link {
     if (this.owner.failed !== null) return this.owner.failed;
     if (this.shutdownError !== null) return this.shutdownError;
     if (this.departed) {
-      const e = fail.leftEarly(this.peer, this.owner.current ?? 'a collective');
+      const e = fail.leftEarly(this.peer, this.owner.rank, this.owner.current ?? 'a collective');
       this.owner.fail(e);
       return this.owner.failed ?? e;
     }

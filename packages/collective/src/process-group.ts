@@ -56,6 +56,7 @@ export class ProcessGroup {
     this.failure.catch(() => {});
     const self = this;
     const owner: LinkOwner = {
+      rank: o.rank,
       get failed() {
         return self.failedError;
       },

@@ -133,7 +133,7 @@ function parse(
   if (payload.byteLength < HEAD_BYTES) throw fail.protocol(left, 'sent a short allReduce frame');
   const total = payload.readUInt32LE(0);
   if (total !== layout.length) {
-    throw fail.mismatch(left, `called allReduce with ${total} elements while this rank passed ${layout.length}`);
+    throw fail.mismatch(left, `called allReduce with ${total} elements while rank ${ctx.rank} passed ${layout.length}`);
   }
   const offset = payload.readUInt32LE(4);
   const id = offset < layout.length ? chunkIds.get(offset) : undefined;

@@ -97,7 +97,7 @@ export async function ringBroadcastInto(ctx: RingContext, data: Uint8Array, root
   } else {
     const into = (total: number) => {
       if (total !== data.byteLength) {
-        throw fail.mismatch(root, `broadcast ${total / 4} floats while this rank's array holds ${data.byteLength / 4}`);
+        throw fail.mismatch(root, `broadcast ${total / 4} floats while rank ${ctx.rank}'s array holds ${data.byteLength / 4}`);
       }
       return data;
     };
@@ -121,7 +121,7 @@ export async function ringAllGather(ctx: RingContext, op: StreamOp, mine: Uint8A
     const origin = (rank - k + size) % size;
     const into = (total: number) => {
       if (sameLength && total !== mine.byteLength) {
-        throw fail.mismatch(origin, `passed ${total} bytes to ${streamOpName(op)} while this rank passed ${mine.byteLength}`);
+        throw fail.mismatch(origin, `passed ${total} bytes to ${streamOpName(op)} while rank ${rank} passed ${mine.byteLength}`);
       }
       return new Uint8Array(total);
     };
