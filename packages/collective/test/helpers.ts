@@ -137,13 +137,16 @@ export interface Peer {
   stderr(): string;
 }
 
-/** Starts test/fixtures/peer.mjs as one rank in its own process (build dist/ first: `ensureBuilt`). */
-export async function startPeer(options: GroupOptions & { length?: number }, mode: string): Promise<Peer> {
+/**
+ * Starts test/fixtures/peer.mjs as one rank in its own process (build dist/ first: `ensureBuilt`),
+ * behind `prefix` when given (e.g. `ip netns exec NAME`).
+ */
+export async function startPeer(options: GroupOptions & { length?: number }, mode: string, prefix: string[] = []): Promise<Peer> {
   const { spawn } = await import('node:child_process');
   const { log: _log, ...plain } = options;
-  const child = spawn(process.execPath, [join(packageDir, 'test', 'fixtures', 'peer.mjs'), JSON.stringify(plain), mode], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = [process.execPath, join(packageDir, 'test', 'fixtures', 'peer.mjs'), JSON.stringify(plain), mode];
+  const all = [...prefix, ...argv];
+  const child = spawn(all[0]!, all.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const events: Array<Record<string, unknown>> = [];
   const waiters: Array<{ event: string; resolve: (e: Record<string, unknown>) => void }> = [];
   let buffered = '';
