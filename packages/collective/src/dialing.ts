@@ -121,7 +121,10 @@ export function acceptAuthenticated(
       () => pending.delete(conn),
     );
   });
-  server.on('error', (e) => options.log(`listener error: ${e.message}`));
+  // Errors while listening starts are the caller's (see `listen`); later ones are only logged.
+  server.on('error', (e) => {
+    if (server.listening) options.log(`listener error: ${e.message}`);
+  });
   return {
     close() {
       server.close();

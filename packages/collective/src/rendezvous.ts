@@ -91,6 +91,7 @@ class Master {
   private resolve!: (links: RingLinks) => void;
   private reject!: (e: Error) => void;
   private timer: NodeJS.Timeout | null = null;
+  private ringPort = 0;
 
   constructor(
     private readonly o: ResolvedOptions,
@@ -111,19 +112,19 @@ class Master {
       this.reject = reject;
     });
     try {
-      await listen(this.server, this.o.masterPort, host, 'MASTER_PORT');
+      // The ring port first, and the handler before MASTER_PORT listens: ranks already dialling
+      // (they usually are) must find a challenge, and the table must have rank 0's ring port.
       this.ringPort = await this.ring.listen(host);
+      this.accepting = acceptAuthenticated(this.server, connectionOptions(this.o, 'master'), (c) => this.admit(c));
+      await listen(this.server, this.o.masterPort, host, 'MASTER_PORT');
     } catch (e) {
-      this.server.close();
+      this.accepting?.close();
       this.ring.close();
       throw e;
     }
-    this.accepting = acceptAuthenticated(this.server, connectionOptions(this.o, 'master'), (c) => this.admit(c));
     this.timer = setTimeout(() => this.timedOut(), this.deadline.remaining);
     return result;
   }
-
-  private ringPort = 0;
 
   private admit(conn: Connection): void {
     if (this.phase !== 'join') {
