@@ -17,6 +17,8 @@ export const POOL_BUFFER_BYTES = 256 * 1024 + 64;
 export const READ_BUFFER_BYTES = 256 * 1024;
 /** Unauthenticated connections one listener keeps at once; more are dropped on arrival. */
 export const MAX_PENDING_HANDSHAKES = 64;
+/** How long a rank retries in silence before it logs that it is still waiting. */
+const QUIET_RETRY_MS = 3000;
 
 export function connectionOptions(o: ResolvedOptions, purpose: Purpose, pool?: BufferPool): ConnectionOptions {
   const c: ConnectionOptions = {
@@ -151,6 +153,7 @@ export async function dial(
   let delay = 50;
   let lastError = 'no answer';
   let logged = false;
+  const started = performance.now();
   for (;;) {
     if (deadline.remaining <= 0) throw deadline.error(`${unreachable(lastError)}`);
     const conn = Connection.connect(host, port, options, readBuffer);
@@ -168,7 +171,8 @@ export async function dial(
         throw new CollectiveError(`rendezvous failed: ${why} (is LOOM_DIST_TOKEN the same on every rank?)`);
       }
       lastError = e.code ?? e.message;
-      if (!logged) {
+      // Ranks usually start before rank 0 listens: say so only when it has lasted a while.
+      if (!logged && performance.now() - started >= QUIET_RETRY_MS) {
         o.log(`waiting for ${host}:${port} (${lastError}); retrying until the rendezvous deadline`);
         logged = true;
       }
