@@ -137,6 +137,8 @@ export class ProcessGroup {
     const closed = fail.closed();
     const links = this.links();
     for (const l of links) {
+      // Referenced while closing: a caller awaiting close() must not see the loop run dry.
+      l.conn.ref();
       if (this.failedError === null) l.goodbye();
       l.shutdown(this.failedError ?? closed);
     }
