@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { maxAbsDiff } from './test-helpers.js';
+
+/**
+ * fit across real processes on loopback: each rank is a node process running the built
+ * @loom/loom (test/train-rank.mjs) with torchrun's variables, against one process with as many
+ * worker threads.
+ */
+const RANK_SCRIPT = fileURLToPath(new URL('../test/train-rank.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'loom-dist-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Report { rank: number; params: string; snapshot: string | null; losses: number[]; history: Record<string, number[]>; iterations: number }
+interface RunOptions { samples: number; batchSize: number; epochs: number; workers: number; hidden: number[]; dropout?: number; snapshotStep: number }
+
+const BASE: Omit<RunOptions, 'batchSize' | 'workers'> = { samples: 2000, epochs: 2, hidden: [128, 64], dropout: 0.1, snapshotStep: 5 };
+let runs = 0;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function exited(child: ChildProcess, name: string, timeoutMs = 90_000): Promise<void> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${name} did not finish in ${timeoutMs} ms`)); }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${name} exited with ${signal ?? code}: ${stderr}`));
+    });
+  });
+}
+
+function spawnRank(options: RunOptions, out: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [RANK_SCRIPT, JSON.stringify({ ...options, out })], {
+    env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+function groupEnv(rank: number, worldSize: number, port: number): Record<string, string> {
+  return {
+    WORLD_SIZE: String(worldSize), RANK: String(rank), LOCAL_RANK: String(rank), LOCAL_WORLD_SIZE: String(worldSize),
+    MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), LOOM_DIST_TOKEN: 'distributed-test-secret',
+  };
+}
+
+/** One process with `workers` threads (no group). */
+async function single(options: RunOptions): Promise<Report> {
+  const out = join(dir, `single-${runs++}.json`);
+  const env: Record<string, string> = { WORLD_SIZE: '' };
+  await exited(spawnRank(options, out, env), 'the single process');
+  return JSON.parse(readFileSync(out, 'utf8')) as Report;
+}
+
+/** `worldSize` ranks of `options.workers` threads each; resolves to every rank's report. */
+async function group(worldSize: number, options: RunOptions, beforeOthers?: (port: number) => Promise<void>): Promise<Report[]> {
+  const port = await freePort();
+  const id = runs++;
+  const outs = Array.from({ length: worldSize }, (_, r) => join(dir, `group-${id}-rank${r}.json`));
+  const first = spawnRank(options, outs[0]!, groupEnv(0, worldSize, port));
+  const done = [exited(first, 'rank 0')];
+  if (beforeOthers) await beforeOthers(port);
+  for (let r = 1; r < worldSize; r++) done.push(exited(spawnRank(options, outs[r]!, groupEnv(r, worldSize, port)), `rank ${r}`));
+  await Promise.all(done);
+  return outs.map((o) => JSON.parse(readFileSync(o, 'utf8')) as Report);
+}
+
+const floats = (b64: string) => {
+  const bytes = Buffer.from(b64, 'base64');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+};
+
+function expectSameBitsOnEveryRank(reports: Report[]): void {
+  for (const r of reports.slice(1)) {
+    expect(r.params).toBe(reports[0]!.params);
+    expect(r.history).toEqual(reports[0]!.history);
+  }
+}
+
+describe.each([2, 3])('%i ranks of one worker thread each', (worldSize) => {
+  // 100 rows per rank and step; the single process uses one thread per rank on the same batches.
+  const options: RunOptions = { ...BASE, batchSize: 100 * worldSize, workers: 1 };
+  let reference: Report;
+  let first: Report[];
+
+  it(`matches one process with ${worldSize} workers: weights within 1e-5 after 5 steps, losses within 1e-3 over 2 epochs`, async () => {
+    [reference, first] = await Promise.all([single({ ...options, workers: worldSize }), group(worldSize, options)]);
+    expectSameBitsOnEveryRank(first);
+    const mine = first[0]!;
+    expect(mine.iterations).toBe(reference.iterations);
+    expect(maxAbsDiff(floats(mine.snapshot!), floats(reference.snapshot!))).toBeLessThan(1e-5);
+    expect(mine.losses.length).toBe(reference.losses.length);
+    for (let i = 0; i < mine.losses.length; i++) expect(Math.abs(mine.losses[i]! - reference.losses[i]!)).toBeLessThan(1e-3);
+    for (const key of ['loss', 'accuracy']) {
+      mine.history[key]!.forEach((v, e) => expect(Math.abs(v - reference.history[key]![e]!)).toBeLessThan(1e-3));
+    }
+  }, 180_000);
+
+  it('gives the same bits when rerun', async () => {
+    const again = await group(worldSize, options);
+    expect(again[0]!.params).toBe(first[0]!.params);
+    expect(again[0]!.losses).toEqual(first[0]!.losses);
+  }, 120_000);
+});
