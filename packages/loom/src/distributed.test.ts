@@ -19,7 +19,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 interface Report { rank: number; params: string; snapshot: string | null; losses: number[]; history: Record<string, number[]>; iterations: number }
 interface RunOptions { samples: number; batchSize: number; epochs: number; workers: number; hidden: number[]; dropout?: number; snapshotStep: number }
 
-const BASE: Omit<RunOptions, 'batchSize' | 'workers'> = { samples: 2000, epochs: 2, hidden: [128, 64], dropout: 0.1, snapshotStep: 5 };
+// 2,001 samples: each epoch ends with a batch of one row, which leaves the other ranks no rows.
+const BASE: Omit<RunOptions, 'batchSize' | 'workers'> = { samples: 2001, epochs: 2, hidden: [128, 64], dropout: 0.1, snapshotStep: 5 };
 let runs = 0;
 
 async function freePort(): Promise<number> {
@@ -89,14 +90,14 @@ function expectSameBitsOnEveryRank(reports: Report[]): void {
   }
 }
 
-describe.each([2, 3])('%i ranks of one worker thread each', (worldSize) => {
-  // 100 rows per rank and step; the single process uses one thread per rank on the same batches.
-  const options: RunOptions = { ...BASE, batchSize: 100 * worldSize, workers: 1 };
+describe.each([[2, 1], [3, 1], [2, 2]])('%i ranks of %i worker thread(s) each', (worldSize, threads) => {
+  // 100 rows per thread and step; the single process uses as many threads on the same batches.
+  const options: RunOptions = { ...BASE, batchSize: 100 * worldSize * threads, workers: threads };
   let reference: Report;
   let first: Report[];
 
-  it(`matches one process with ${worldSize} workers: weights within 1e-5 after 5 steps, losses within 1e-3 over 2 epochs`, async () => {
-    [reference, first] = await Promise.all([single({ ...options, workers: worldSize }), group(worldSize, options)]);
+  it(`matches one process with ${worldSize * threads} workers: weights within 1e-5 after 5 steps, losses within 1e-3 over 2 epochs`, async () => {
+    [reference, first] = await Promise.all([single({ ...options, workers: worldSize * threads }), group(worldSize, options)]);
     expectSameBitsOnEveryRank(first);
     const mine = first[0]!;
     expect(mine.iterations).toBe(reference.iterations);
