@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, createConnection, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
+import { HEADER_BYTES, MessageType, NONCE_BYTES, authKey, encodeFrame, makeResponse } from '@loom/collective';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,10 +46,16 @@ function exited(child: ChildProcess, name: string, timeoutMs = 90_000): Promise<
   });
 }
 
+const stderrOf = new WeakMap<ChildProcess, string[]>();
+
 function spawnRank(options: RunOptions, out: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [RANK_SCRIPT, JSON.stringify({ ...options, out })], {
+  const child = spawn(process.execPath, [RANK_SCRIPT, JSON.stringify({ ...options, out })], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const lines: string[] = [];
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => lines.push(s));
+  stderrOf.set(child, lines);
+  return child;
 }
 
 function groupEnv(rank: number, worldSize: number, port: number): Record<string, string> {
@@ -66,11 +74,14 @@ async function single(options: RunOptions): Promise<Report> {
 }
 
 /** `worldSize` ranks of `options.workers` threads each; resolves to every rank's report. */
+let lastRankZeroStderr: string[] = [];
+
 async function group(worldSize: number, options: RunOptions, beforeOthers?: (port: number) => Promise<void>): Promise<Report[]> {
   const port = await freePort();
   const id = runs++;
   const outs = Array.from({ length: worldSize }, (_, r) => join(dir, `group-${id}-rank${r}.json`));
   const first = spawnRank(options, outs[0]!, groupEnv(0, worldSize, port));
+  lastRankZeroStderr = stderrOf.get(first)!;
   const done = [exited(first, 'rank 0')];
   if (beforeOthers) await beforeOthers(port);
   for (let r = 1; r < worldSize; r++) done.push(exited(spawnRank(options, outs[r]!, groupEnv(r, worldSize, port)), `rank ${r}`));
@@ -113,5 +124,53 @@ describe.each([[2, 1], [3, 1], [2, 2]])('%i ranks of %i worker thread(s) each', 
     const again = await group(worldSize, options);
     expect(again[0]!.params).toBe(first[0]!.params);
     expect(again[0]!.losses).toEqual(first[0]!.losses);
+  }, 120_000);
+});
+
+/** Connects to rank 0's rendezvous port as soon as it listens, and does `act`; resolves when rank 0 hangs up. */
+async function attack(port: number, act: (s: Socket, received: () => Buffer) => void): Promise<void> {
+  for (;;) {
+    const s = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const outcome = await new Promise<'closed' | 'refused'>((resolve) => {
+      s.on('data', (d: Buffer) => chunks.push(d));
+      s.on('connect', () => act(s, () => Buffer.concat(chunks)));
+      s.on('error', () => {});
+      s.on('close', () => resolve(s.bytesWritten > 0 || chunks.length > 0 ? 'closed' : 'refused'));
+    });
+    if (outcome === 'closed') return;
+    await new Promise((r) => setTimeout(r, 20)); // rank 0 is not listening yet
+  }
+}
+
+describe('an attacker at the rendezvous port', () => {
+  it('is refused (wrong token, random bytes, a 2 GB frame, a half-sent frame) and training ends with the clean run\'s bits', async () => {
+    const options: RunOptions = { ...BASE, epochs: 1, batchSize: 200, workers: 1 };
+    const clean = await group(2, options);
+    const attacked = await group(2, options, async (port) => {
+      await Promise.all([
+        attack(port, (s, received) => {
+          const timer = setInterval(() => {
+            if (received().byteLength < HEADER_BYTES + NONCE_BYTES) return;
+            clearInterval(timer);
+            const nonce = received().subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES);
+            s.write(encodeFrame(MessageType.Response, makeResponse(authKey('a guess'), 'master', nonce).response));
+          }, 5);
+        }),
+        attack(port, (s) => s.write(randomBytes(4096))),
+        attack(port, (s) => {
+          const header = Buffer.alloc(HEADER_BYTES);
+          header.writeUInt32LE(2 ** 31, 0);
+          header[4] = MessageType.Response;
+          s.write(header);
+        }),
+        // Half a frame, then silence: rank 0 drops it when its handshake time runs out.
+        attack(port, (s) => s.write(encodeFrame(MessageType.Response, Buffer.alloc(64)).subarray(0, 20))),
+      ]);
+    });
+    expect(attacked[0]!.params).toBe(clean[0]!.params);
+    expect(attacked[1]!.params).toBe(clean[0]!.params);
+    const refusals = lastRankZeroStderr.join('').split('\n').filter((l) => l.includes('refused connection from 127.0.0.1:'));
+    expect(refusals).toHaveLength(4);
   }, 120_000);
 });
