@@ -268,3 +268,38 @@ describe('loom launch: a rank killed mid-run', () => {
     expect(existsSync(join(tmp, 'clean', 'ckpt-5.loom'))).toBe(true);
   }, 120_000);
 });
+
+describe('loom launch: Ctrl-C', () => {
+  it('stops every rank after the same batch, rank 0 saves, and --resume ends with the bits of a run never interrupted', async () => {
+    const args = (dir: string, port: number, extra: string[] = []) => [
+      '--nproc-per-node', '2', '--master-port', String(port), '--',
+      'train', '--limit', '6000', '--epochs', '4', '--batch-size', '100', '--layers', '128', '--seed', '3', '--workers', '1', '--checkpoint-dir', dir, ...extra,
+    ];
+    let launcher = 0;
+    const port = await freePort();
+    const stopped = await new Promise<Result>((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [bin, 'launch', ...args('ctrl-c', port)], { cwd: tmp, env: { ...process.env, WORLD_SIZE: '', RANK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      launcher = child.pid!;
+      let stdout = '', stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+      // Mid-epoch 2: a little after epoch 1's checkpoint.
+      const poll = setInterval(() => {
+        if (!existsSync(join(tmp, 'ctrl-c', 'ckpt-1.loom'))) return;
+        clearInterval(poll);
+        setTimeout(() => process.kill(launcher, 'SIGINT'), 100);
+      }, 10);
+      child.on('error', reject);
+      child.on('close', (code, signal) => { clearInterval(poll); resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 }); });
+    });
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toMatch(/Interrupted: checkpoint saved to ctrl-c\/ckpt-2\.loom/);
+    const resumed = await launch(args('ctrl-c', await freePort(), ['--resume']));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/Resuming from ctrl-c\/ckpt-2\.loom: 1 epoch done, plus \d+ batches of epoch 2/);
+    const [a, b] = await Promise.all([loadModel(join(tmp, 'ctrl-c', 'ckpt-4.loom')), loadModel(join(tmp, 'clean', 'ckpt-4.loom'))]);
+    expect(Buffer.from(a.params.buffer, a.params.byteOffset, a.params.byteLength).equals(Buffer.from(b.params.buffer, b.params.byteOffset, b.params.byteLength))).toBe(true);
+    expect(a.trainingHistory.history).toEqual(b.trainingHistory.history);
+  }, 180_000);
+});
