@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLaunch } from './commands/launch.js';
 import { registerPredict } from './commands/predict.js';
 import { registerTrain } from './commands/train.js';
 import { EXIT, oneLine, reportError } from './errors.js';
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerEvaluate(program);
   registerPredict(program);
   registerInspect(program);
+  registerLaunch(program);
   registerBench(program);
   program.addHelpText('after', [
     '',

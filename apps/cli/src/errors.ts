@@ -34,13 +34,18 @@ export function oneLine(message: string): string {
   return message.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** "rank 1: " in a process of a group (torchrun's RANK with WORLD_SIZE > 1), so the launcher's mixed stderr says who failed. */
+function rankPrefix(env: NodeJS.ProcessEnv = process.env): string {
+  return Number(env.WORLD_SIZE) > 1 && env.RANK !== undefined ? `rank ${env.RANK}: ` : '';
+}
+
 /**
  * Prints `err` for the user and returns the exit code: 2 for usage errors, 1 otherwise. The
  * stack trace (and the cause chain) only with `verbose`, for bug reports.
  */
 export function reportError(err: unknown, verbose: boolean, write: (s: string) => void = (s) => process.stderr.write(s)): number {
   const message = err instanceof Error ? err.message : String(err);
-  write(`loom: error: ${oneLine(message) || 'unknown error'}\n`);
+  write(`loom: error: ${rankPrefix()}${oneLine(message) || 'unknown error'}\n`);
   if (verbose) {
     let e: unknown = err;
     while (e instanceof Error) {

@@ -11,14 +11,42 @@ export interface Engine {
   readonly y: Float32Array;
   /** After a step: the batch's [loss sum, metric sums…]. */
   readonly stats: Float64Array;
-  /** One optimizer step (t = optimizer.iterations + 1) on the `rows` samples in `x`/`y`. */
-  trainStep(rows: number, seed: number, step: number): Promise<void>;
+  /**
+   * One optimizer step (t = optimizer.iterations + 1) on the `rows` samples in `x`/`y`. With a
+   * process group, `rows` is this rank's share of the global batch that `share` describes.
+   */
+  trainStep(rows: number, seed: number, step: number, share?: BatchShare): Promise<void>;
+  /** With a process group: whether any rank asked to stop (`share.stop`) in the last step. */
+  readonly stopAgreed: boolean;
   /** Loss and metric sums over n samples (inference). */
   evaluate(x: Float32Array, y: Float32Array, n: number, batchSize: number): Promise<Float64Array>;
   /** Model outputs for n samples, [n, outputSize]. */
   predict(x: Float32Array, n: number, batchSize: number): Promise<Float32Array>;
   /** Stops every worker; safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * What an engine needs of a process group: `ProcessGroup` from `@loom/collective` has these
+ * members, and the coordinator asks for no more.
+ */
+export interface GradientGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  /** In-place sum over the ranks, the same bits on every rank and every rerun. */
+  allReduce(data: Float32Array): Promise<void>;
+  /** In-place sum of a small vector in rank order, the same bits on every rank. */
+  sumInRankOrder(data: Float64Array): Promise<void>;
+}
+
+/** A rank's place in a global batch. */
+export interface BatchShare {
+  /** Rows of the whole global batch: the loss is its mean. */
+  batchRows: number;
+  /** This rank's first row in the global batch (dropout keys follow global rows). */
+  firstRow: number;
+  /** This rank asks the group to stop after this step (any rank's request stops all). */
+  stop: boolean;
 }
 
 /** How a fault is injected into a worker, for tests of failure handling. */
@@ -56,6 +84,11 @@ export interface EngineOptions {
   retryWorkerFaults?: number;
   /** Tests only: make a worker fail (once). */
   faultInjection?: FaultInjection;
+  /**
+   * Training across processes: the gradient is all-reduced over this group between the chunk
+   * stage's gradient and its update, and the batch's loss and metric sums are summed in rank order.
+   */
+  group?: GradientGroup;
 }
 
 /** Validates the `workers` option, naming it. */

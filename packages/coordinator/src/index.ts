@@ -6,7 +6,7 @@ import { willUseWasm } from './backend.js';
 import { requestedBackend } from '@loom/tensor';
 import { ThreadEngine } from './thread-engine.js';
 
-export type { Engine, EngineOptions, FaultInjection } from './engine.js';
+export type { BatchShare, Engine, EngineOptions, FaultInjection, GradientGroup } from './engine.js';
 export { MIN_WORK_PER_WORKER, checkWorkers, usefulWorkers } from './engine.js';
 export { LocalEngine } from './local-engine.js';
 export { setUpBackend, type BackendChoice, type WasmSetup } from './backend.js';

@@ -1,8 +1,10 @@
 import { allocFloat32, heapAllocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend, type WasmSetup } from './backend.js';
-import type { Engine, EngineOptions } from './engine.js';
+import type { BatchShare, Engine, EngineOptions } from './engine.js';
+import { GroupExchange } from './group-exchange.js';
 import { EVAL_BLOCK, placeModel, releaseToHeap, stepCapacity, sumBlocks } from './plan.js';
 import { Replica, specOf } from './replica.js';
+import { checkShare } from './group-exchange.js';
 
 /**
  * workers = 1: the threaded step's code as shard 0 of 1 and part 0 of 1, in the main thread, no
@@ -19,6 +21,8 @@ export class LocalEngine implements Engine {
   readonly stats: Float64Array;
   private readonly replica: Replica;
   private readonly options: EngineOptions;
+  private readonly exchange: GroupExchange | null;
+  stopAgreed = false;
 
   constructor(options: EngineOptions) {
     this.options = options;
@@ -34,16 +38,29 @@ export class LocalEngine implements Engine {
     [this.x, this.y] = [alloc.float32(options.maxRows * model.inputSize), alloc.float32(options.maxRows * options.labelWidth)];
     this.replica = new Replica(specOf(options), model, optimizer, alloc);
     this.stats = new Float64Array(this.replica.statsWidth);
+    this.exchange = options.group ? new GroupExchange(options.group, model.grads, this.stats) : null;
   }
 
-  async trainStep(rows: number, seed: number, step: number): Promise<void> {
+  async trainStep(rows: number, seed: number, step: number, share?: BatchShare): Promise<void> {
     const { optimizer } = this.replica;
     const t = optimizer.iterations + 1;
     const fault = this.options.faultInjection;
     if (fault && fault.worker === 0 && fault.atStep === t) throw new Error(`injected fault at step ${t}`);
-    this.replica.trainRows(this.x, this.y, rows, 0, 1, seed, step);
-    this.replica.trainChunk(this.x, rows, 0, 1, t);
-    this.replica.batchStats(this.x, this.y, rows, this.stats);
+    const replica = this.replica, exchange = this.exchange;
+    if (!exchange) {
+      replica.trainRows(this.x, this.y, rows, 0, 1, seed, step);
+      replica.trainChunk(this.x, rows, 0, 1, t);
+      replica.batchStats(this.x, this.y, rows, this.stats);
+    } else {
+      const s = checkShare(share, rows);
+      if (rows > 0) {
+        replica.trainRows(this.x, this.y, rows, 0, 1, seed, step, s.batchRows, s.firstRow);
+        replica.chunkGradients(this.x, rows, 0, 1);
+        replica.batchStats(this.x, this.y, rows, this.stats);
+      } else exchange.noRows();
+      this.stopAgreed = await exchange.reduce(s.stop);
+      replica.chunkUpdate(0, 1, t);
+    }
     optimizer.iterations = t;
   }
 

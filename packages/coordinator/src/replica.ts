@@ -78,9 +78,14 @@ export class Replica {
   /**
    * The row stage on shard `shard` of `shards` of a `rows`-row batch held in (x, y) from row 0:
    * forward and backward to every layer's output gradient, in this shard's window of the step
-   * buffers. The loss is scaled by the batch size, not the shard's.
+   * buffers. The loss is scaled by the batch size, not the shard's. Across processes `rows` is
+   * this rank's share, `batchRows` the whole global batch and `firstRow` the share's first row
+   * in it: the scale and the dropout keys are the global batch's, as in one process.
    */
-  trainRows(x: Float32Array, y: Float32Array, rows: number, shard: number, shards: number, seed: number, step: number): void {
+  trainRows(
+    x: Float32Array, y: Float32Array, rows: number, shard: number, shards: number, seed: number, step: number,
+    batchRows = rows, firstRow = 0,
+  ): void {
     // Room for any shard count (a key of rows·1024 + shard·32 + shards collided from 32 workers on).
     const key = (rows * 4096 + shard) * 4096 + shards;
     let v = this.shardViews.get(key);
@@ -93,9 +98,9 @@ export class Replica {
     info.training = true;
     info.seed = seed;
     info.step = step;
-    info.rowOffset = v.from;
+    info.rowOffset = firstRow + v.from;
     this.model.setWindow(v.from);
-    this.model.backwardRows(v.x, v.y, v.rows, this.loss, 1 / rows, info);
+    this.model.backwardRows(v.x, v.y, v.rows, this.loss, 1 / batchRows, info);
   }
 
   /**
@@ -107,8 +112,21 @@ export class Replica {
    * 4.00 against 4.03, within the noise).
    */
   trainChunk(x: Float32Array, rows: number, part: number, parts: number, t: number): void {
+    this.chunkGradients(x, rows, part, parts);
+    this.chunkUpdate(part, parts, t);
+  }
+
+  /** The chunk stage's first half: part `part` of every weight gradient over all rows of the batch. */
+  chunkGradients(x: Float32Array, rows: number, part: number, parts: number): void {
+    this.model.weightGradients(x, rows, part, parts);
+  }
+
+  /**
+   * The chunk stage's second half: the optimizer's step t on part `part` of the parameters.
+   * Across processes the gradient was all-reduced between the halves.
+   */
+  chunkUpdate(part: number, parts: number, t: number): void {
     const model = this.model, opt = this.optimizer;
-    model.weightGradients(x, rows, part, parts);
     const key = part * 65536 + parts;
     let ranges = this.chunkRanges.get(key);
     if (!ranges) this.chunkRanges.set(key, (ranges = model.weightChunks(part, parts)));

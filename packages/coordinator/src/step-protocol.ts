@@ -25,6 +25,10 @@ import os from 'node:os';
  *    loss and metrics over all rows.
  * 5. DONE: each worker thread increments it after its update (a full barrier); the main thread
  *    waits until it reaches W - 1 before it touches x/y or reads parameters again.
+ *
+ * Across processes (EXCHANGE = 1) stage 4 has two halves: each worker computes its gradient part
+ * and increments GRADS; the main thread, once GRADS reaches W - 1, all-reduces the whole gradient
+ * with the other processes and sets REDUCED; only then does every worker update its part.
  */
 export const Ctrl = {
   /** Bumped by the main thread to start a step (or to deliver EXIT); workers wait on it. */
@@ -50,9 +54,18 @@ export const Ctrl = {
   ABORT: 10,
   /** Workers that began writing parameters this step: a failed step is retryable only while it is 0. */
   UPDATING: 11,
+  /** 1 when the step's gradient is all-reduced across processes between the chunk stage's halves. */
+  EXCHANGE: 12,
+  /** Exchange steps: worker threads done with their gradient part; the main thread waits for W - 1. */
+  GRADS: 13,
+  /** Exchange steps: set to 1 by the main thread once the gradient holds the group's sum. */
+  REDUCED: 14,
+  /** Rows of the global batch (the loss scale) and this rank's first row in it (dropout keys). */
+  BATCH_ROWS: 15,
+  FIRST_ROW: 16,
 } as const;
 
-export const CONTROL_LENGTH = 16;
+export const CONTROL_LENGTH = 32;
 
 export const Command = { STEP: 1, EXIT: 2 } as const;
 
@@ -163,4 +176,18 @@ export function abortAll(ctrl: Int32Array): void {
   Atomics.add(ctrl, Ctrl.SEQ, 1);
   Atomics.notify(ctrl, Ctrl.SEQ);
   Atomics.notify(ctrl, Ctrl.DONE);
+  Atomics.notify(ctrl, Ctrl.REDUCED);
+}
+
+/**
+ * A worker thread's wait until ctrl[index] is no longer `value`: spins up to `spinMs`, then
+ * sleeps in slices; throws when anyone aborted.
+ */
+export function blockWhile(ctrl: Int32Array, index: number, value: number, spinMs: number): void {
+  spinWhile(ctrl, index, value, spinMs);
+  while (Atomics.load(ctrl, index) === value) {
+    if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+    Atomics.wait(ctrl, index, value, WAIT_SLICE_MS);
+  }
+  if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
 }

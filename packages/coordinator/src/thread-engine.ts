@@ -1,6 +1,7 @@
 import { allocFloat32, partStart, sharedAllocator, type Allocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend } from './backend.js';
-import { usefulWorkers, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
+import { usefulWorkers, type BatchShare, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
+import { GroupExchange, checkShare } from './group-exchange.js';
 import { EVAL_BLOCK, newControl, placeModel, releaseToHeap, sharedState, stepCapacity, sumBlocks, type SharedState } from './plan.js';
 import { Crew } from './crew.js';
 import { Replica, specOf, type ReplicaSpec } from './replica.js';
@@ -42,6 +43,9 @@ export class ThreadEngine implements Engine {
   private readonly main: Replica;
   private readonly spinMs: number;
   private crew: Crew;
+  /** Across processes: the gradient's all-reduce and the stats' sum, between the chunk stage's halves. */
+  private readonly exchange: GroupExchange | null;
+  stopAgreed = false;
   private fault: FaultInjection | undefined;
   private consecutiveFaults = 0;
   private closed = false;
@@ -73,6 +77,7 @@ export class ThreadEngine implements Engine {
     this.main = new Replica(this.spec, model, optimizer, alloc);
     this.spinMs = spinBudgetMs(this.workers);
     this.crew = new Crew(this.workers - 1, this.state.control);
+    this.exchange = options.group ? new GroupExchange(options.group, this.state.grads, this.stats) : null;
   }
 
   static async create(options: EngineOptions, minWorkPerWorker = 0): Promise<ThreadEngine> {
@@ -127,11 +132,12 @@ export class ThreadEngine implements Engine {
     crew.training = null;
   }
 
-  async trainStep(rows: number, seed: number, step: number): Promise<void> {
+  async trainStep(rows: number, seed: number, step: number, share?: BatchShare): Promise<void> {
     const retries = this.options.retryWorkerFaults ?? 0;
+    if (this.exchange) checkShare(share, rows);
     for (;;) {
       try {
-        await this.runStep(rows, seed, step);
+        await this.runStep(rows, seed, step, share);
         this.consecutiveFaults = 0;
         return;
       } catch (err) {
@@ -152,9 +158,11 @@ export class ThreadEngine implements Engine {
     }
   }
 
-  private async runStep(rows: number, seed: number, step: number): Promise<void> {
+  private async runStep(rows: number, seed: number, step: number, share: BatchShare | undefined): Promise<void> {
     const crew = this.crew;
     if (crew.failed !== null) throw crew.failed;
+    const exchange = this.exchange;
+    if (exchange && rows === 0) return this.emptyShare(share!);
     this.startTraining();
     const ctrl = this.state.control;
     const t = this.options.optimizer.iterations + 1;
@@ -165,9 +173,14 @@ export class ThreadEngine implements Engine {
     ctrl[Ctrl.T] = t;
     ctrl[Ctrl.STEP] = step;
     ctrl[Ctrl.SEED] = seed | 0;
+    ctrl[Ctrl.BATCH_ROWS] = share ? share.batchRows : rows;
+    ctrl[Ctrl.FIRST_ROW] = share ? share.firstRow : 0;
+    ctrl[Ctrl.EXCHANGE] = exchange ? 1 : 0;
     ctrl[Ctrl.COMMAND] = Command.STEP;
     Atomics.store(ctrl, Ctrl.DONE, 0);
     Atomics.store(ctrl, Ctrl.UPDATING, 0);
+    Atomics.store(ctrl, Ctrl.GRADS, 0);
+    Atomics.store(ctrl, Ctrl.REDUCED, 0);
     // The fields above are published by this sequentially consistent bump of SEQ.
     Atomics.add(ctrl, Ctrl.SEQ, 1);
     Atomics.notify(ctrl, Ctrl.SEQ);
@@ -175,16 +188,20 @@ export class ThreadEngine implements Engine {
     try {
       const fault = this.fault;
       if (fault && fault.worker === 0 && fault.atStep === t) throw new Error(`injected fault in worker 0 at step ${t}`);
-      main.trainRows(this.x, this.y, rows, 0, active, seed, step);
+      main.trainRows(this.x, this.y, rows, 0, active, seed, step, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
       await mainBarrier(ctrl, workers, this.spinMs, crew.failure);
-      Atomics.add(ctrl, Ctrl.UPDATING, 1);
-      main.trainChunk(this.x, rows, 0, workers, t);
+      main.chunkGradients(this.x, rows, 0, workers);
       main.batchStats(this.x, this.y, rows, this.stats);
-      // The worker threads' updates are done when DONE reaches W - 1 (each increment is a full barrier).
-      for (let done = Atomics.load(ctrl, Ctrl.DONE); done < workers - 1; done = Atomics.load(ctrl, Ctrl.DONE)) {
-        await waitWhile(ctrl, Ctrl.DONE, done, this.spinMs, crew.failure);
-        if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+      if (exchange) {
+        await this.waitForCount(Ctrl.GRADS);
+        this.stopAgreed = await crew.race(exchange.reduce(share!.stop));
+        Atomics.store(ctrl, Ctrl.REDUCED, 1);
+        Atomics.notify(ctrl, Ctrl.REDUCED);
       }
+      Atomics.add(ctrl, Ctrl.UPDATING, 1);
+      main.chunkUpdate(0, workers, t);
+      // The worker threads' updates are done when DONE reaches W - 1 (each increment is a full barrier).
+      await this.waitForCount(Ctrl.DONE);
     } catch (err) {
       abortAll(ctrl);
       // A worker thread's failure is the one to report: the main thread may see the abort
@@ -195,6 +212,27 @@ export class ThreadEngine implements Engine {
       throw err;
     }
     if (crew.failed !== null) throw crew.failed;
+    this.options.optimizer.iterations = t;
+  }
+
+  /** Waits until the counter at `index` reaches W - 1 (every worker thread), hearing of failures. */
+  private async waitForCount(index: number): Promise<void> {
+    const ctrl = this.state.control, target = this.workers - 1, failure = this.crew.failure;
+    for (let n = Atomics.load(ctrl, index); n < target; n = Atomics.load(ctrl, index)) {
+      await waitWhile(ctrl, index, n, this.spinMs, failure);
+      if (Atomics.load(ctrl, Ctrl.ABORT) !== 0) throw new AbortedError();
+    }
+  }
+
+  /**
+   * A rank with no rows in a small last batch still takes part in the exchange, and then updates
+   * every parameter itself (an elementwise update, so the bits of any split).
+   */
+  private async emptyShare(share: BatchShare): Promise<void> {
+    const t = this.options.optimizer.iterations + 1;
+    this.exchange!.noRows();
+    this.stopAgreed = await this.exchange!.reduce(share.stop);
+    this.main.chunkUpdate(0, 1, t);
     this.options.optimizer.iterations = t;
   }
 

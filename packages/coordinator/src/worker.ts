@@ -5,7 +5,7 @@ import { adoptWasmView, attachWasmBackend, heapAllocator, partStart, wasmAllocat
 import type { FaultInjection } from './engine.js';
 import { Replica, type ReplicaSpec } from './replica.js';
 import type { SharedState } from './plan.js';
-import { AbortedError, Command, Ctrl, SEQ_SPIN_MS, WAIT_SLICE_MS, abortAll, barrier, spinBudgetMs, spinWhile } from './step-protocol.js';
+import { AbortedError, Command, Ctrl, SEQ_SPIN_MS, WAIT_SLICE_MS, abortAll, barrier, blockWhile, spinBudgetMs, spinWhile } from './step-protocol.js';
 
 /**
  * A worker thread of the process's pool (worker 1..W-1 of an engine; the main thread is worker
@@ -84,12 +84,18 @@ export default function serve({ port }: ServeTask): Promise<void> {
               if (fault.kind === 'exit') process.exit(1);
               throw new Error(`injected fault in worker ${index} at step ${t}`);
             }
-            if (index < active) r.trainRows(s.x, s.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!);
+            if (index < active) r.trainRows(s.x, s.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
             // Every shard's rows of every step buffer are written, and nobody reads the
             // parameters again this step: the chunk owners may read all rows and update.
             barrier(ctrl, workers, spin);
+            r.chunkGradients(s.x, rows, index, workers);
+            if (ctrl[Ctrl.EXCHANGE] === 1) {
+              // The main thread all-reduces the whole gradient once every part is written.
+              if (Atomics.add(ctrl, Ctrl.GRADS, 1) === workers - 2) Atomics.notify(ctrl, Ctrl.GRADS);
+              blockWhile(ctrl, Ctrl.REDUCED, 0, spin);
+            }
             Atomics.add(ctrl, Ctrl.UPDATING, 1);
-            r.trainChunk(s.x, rows, index, workers, t);
+            r.chunkUpdate(index, workers, t);
           } catch (err) {
             abortAll(ctrl);
             // A peer's failure is reported by that peer; ending quietly keeps its error the one fit sees.

@@ -9,9 +9,15 @@ export type Logs = Record<string, number>;
  */
 export abstract class Callback {
   model!: TrainingModel;
-  /** Keras's `params`, plus where the run executes: worker threads used and the kernel backend. */
-  params: { epochs: number; steps: number; batchSize: number; samples: number; initialEpoch: number; verbose: number; workers: number; backend: string } = {
-    epochs: 0, steps: 0, batchSize: 0, samples: 0, initialEpoch: 0, verbose: 0, workers: 1, backend: 'js',
+  /**
+   * Keras's `params`, plus where the run executes: worker threads used, the kernel backend, and
+   * across processes this process's rank of `worldSize` (0 of 1 in one process).
+   */
+  params: {
+    epochs: number; steps: number; batchSize: number; samples: number; initialEpoch: number; verbose: number; workers: number; backend: string;
+    rank: number; worldSize: number;
+  } = {
+    epochs: 0, steps: 0, batchSize: 0, samples: 0, initialEpoch: 0, verbose: 0, workers: 1, backend: 'js', rank: 0, worldSize: 1,
   };
   setModel(model: TrainingModel): void {
     this.model = model;

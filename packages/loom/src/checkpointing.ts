@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  CheckpointError, findLatestCheckpoint, loadCheckpoint, saveCheckpointSync, summarizeCheckpoint, type CheckpointRecord,
+  CheckpointError, decodeCheckpoint, findLatestCheckpoint, loadCheckpoint, saveCheckpointSync, summarizeCheckpoint, type CheckpointRecord,
 } from '@loom/checkpoint';
 import { scalingMethods, type ScalingMethod } from '@loom/data';
 import { optimizerFromConfig } from '@loom/optimizers';
@@ -74,6 +74,11 @@ export async function loadModel(path: string): Promise<Sequential> {
   return fromCheckpointRecord(await loadCheckpoint(path), path);
 }
 
+/** A model from a checkpoint's bytes (as `loadModel` reads them from a file; e.g. sent by another rank), checked as strictly. */
+export function modelFromCheckpointBytes(bytes: Uint8Array, source = 'checkpoint'): Sequential {
+  return fromCheckpointRecord(decodeCheckpoint(bytes, source), source);
+}
+
 /** The `loom inspect` text: layers, parameter counts, optimizer, progress, last metrics. */
 export async function inspectCheckpoint(path: string): Promise<string> {
   return summarizeCheckpoint(await loadCheckpoint(path));
@@ -102,7 +107,8 @@ export interface ModelCheckpointOptions {
 /**
  * Saves the model during `fit`, every epoch or every N batches, atomically (a crash never
  * damages the previous file). With `saveOnInterrupt`, Ctrl-C ends fit after the current batch
- * with a final checkpoint; `interrupted` then names the signal.
+ * with a final checkpoint; `interrupted` then names the signal. Across processes only rank 0
+ * writes, and a Ctrl-C on any rank stops every rank after the same batch.
  */
 export class ModelCheckpoint extends Callback {
   readonly filepath: string;
@@ -139,28 +145,33 @@ export class ModelCheckpoint extends Callback {
 
   override onTrainBegin(): void {
     this.interrupted = null;
-    mkdirSync(dirname(this.filepath) || '.', { recursive: true });
+    if (this.writes) mkdirSync(dirname(this.filepath) || '.', { recursive: true });
     if (this.saveOnInterrupt) {
       process.on('SIGINT', this.onSignal);
       process.on('SIGTERM', this.onSignal);
     }
   }
 
+  /** Across processes only rank 0 writes checkpoints (every rank holds the same weights). */
+  private get writes(): boolean {
+    return this.params.rank === 0;
+  }
+
   override async onBatchEnd(): Promise<void> {
-    if (this.saveFreq === 'epoch' || ++this.batchesSinceSave < this.saveFreq) return;
+    if (!this.writes || this.saveFreq === 'epoch' || ++this.batchesSinceSave < this.saveFreq) return;
     this.batchesSinceSave = 0;
     await this.save();
   }
 
   override async onEpochEnd(_epoch: number, _logs?: Logs): Promise<void> {
-    if (this.saveFreq === 'epoch' || this.interrupted) await this.save();
+    if (this.writes && (this.saveFreq === 'epoch' || this.interrupted)) await this.save();
   }
 
   override async onTrainEnd(): Promise<void> {
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
     // Interrupted mid-epoch: the epoch-end save did not run; save where we stopped.
-    if (this.interrupted && this.model.progress.step > 0) await this.save();
+    if (this.writes && this.interrupted && this.model.progress.step > 0) await this.save();
   }
 
   /** Writes the model now; returns the path. */

@@ -3,7 +3,7 @@ export { Sequential, type CompileOptions, type FitOptions, type EvaluateOptions,
 export { Callback, CallbackList, History, LambdaCallback, EarlyStopping, type Logs, type CallbackHooks, type EarlyStoppingOptions } from './callbacks.js';
 export type { TrainingModel } from './training-model.js';
 export { ProgressBar } from './progress.js';
-export { loadModel, ModelCheckpoint, inspectCheckpoint, latestCheckpoint, toCheckpointRecord, fromCheckpointRecord, saveModelSync, CheckpointError, type ModelCheckpointOptions } from './checkpointing.js';
+export { loadModel, modelFromCheckpointBytes, ModelCheckpoint, inspectCheckpoint, latestCheckpoint, toCheckpointRecord, fromCheckpointRecord, saveModelSync, CheckpointError, type ModelCheckpointOptions } from './checkpointing.js';
 export type { InputData } from './inputs.js';
 export { fitScaling, applyScaling, assertScalingMethod, scalingMethods, type FeatureScaling, type ScalingMethod } from '@loom/data';
 export {
@@ -16,4 +16,6 @@ export { SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam, Optimizer, getOpt
 export { Tensor, tensor, zeros, ones, fill, setSeed, randomNormal, randomUniform, matmul } from '@loom/tensor';
 export { grad, valueAndGrad } from '@loom/autodiff';
 export { loadMnist, readIdx, readCsv, Dataset, toCategorical, normalize } from '@loom/data';
-export { defaultWorkers, shutdown } from '@loom/coordinator';
+export { defaultWorkers } from '@loom/coordinator';
+export { shutdown, processGroupFromEnv } from './distributed.js';
+export { initProcessGroup, groupOptionsFromEnv, ProcessGroup, CollectiveError, type GroupOptions } from '@loom/collective';

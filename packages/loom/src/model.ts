@@ -1,5 +1,7 @@
 import { Dataset, gatherRows } from '@loom/data';
-import { createEngine, defaultWorkers, checkWorkers, type Engine, type FaultInjection } from '@loom/coordinator';
+import { createEngine, defaultWorkers, checkWorkers, partStart, type Engine, type FaultInjection } from '@loom/coordinator';
+import type { ProcessGroup } from '@loom/collective';
+import { agreeOnStart, processGroupFromEnv, trainingFingerprint } from './distributed.js';
 import { Sequential as Graph, getLoss, getMetric, identifierOf, type Identified, type Layer } from '@loom/layers';
 import { getOptimizer, type Optimizer } from '@loom/optimizers';
 import { Tensor, getGlobalRandom } from '@loom/tensor';
@@ -41,6 +43,13 @@ export interface FitOptions {
   retryWorkerFaults?: number;
   /** Tests only: make a worker fail at a step. */
   faultInjection?: FaultInjection;
+  /**
+   * Train across processes with this group (`initProcessGroup` from `@loom/collective`). Unset:
+   * the group torchrun's variables describe when `WORLD_SIZE` > 1 (`processGroupFromEnv`), else
+   * none; `null`: none. Each rank takes its share of every global batch of `batchSize`, and
+   * `workers` threads per rank share that.
+   */
+  group?: ProcessGroup | null;
 }
 
 export interface EvaluateOptions {
@@ -130,11 +139,16 @@ export class Sequential extends Graph implements TrainingModel {
     const split = options.validationSplit ?? 0;
     if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new RangeError(`validationSplit must be a number in [0, 1), got ${String(split)}`);
     const retryWorkerFaults = nonNegativeInteger(options.retryWorkerFaults ?? 2, 'retryWorkerFaults');
-    const verbose = options.verbose ?? 1;
-    if (![0, 1, 2].includes(verbose)) throw new RangeError(`verbose must be 0, 1 or 2, got ${String(verbose)}`);
+    const requestedVerbose = options.verbose ?? 1;
+    if (![0, 1, 2].includes(requestedVerbose)) throw new RangeError(`verbose must be 0, 1 or 2, got ${String(requestedVerbose)}`);
+    const joined = options.group === undefined ? await processGroupFromEnv() : options.group;
+    const group = joined && joined.worldSize > 1 ? joined : null;
+    const rank = group?.rank ?? 0, worldSize = group?.worldSize ?? 1;
+    // Only rank 0 shows progress, as only it writes checkpoints.
+    const verbose = rank === 0 ? requestedVerbose : 0;
     // Resuming: the model came from a checkpoint (or a fit) that stopped at this epoch.
     const resuming = (initialEpoch > 0 || this.progress.step > 0) && initialEpoch === this.progress.epoch;
-    const seed = options.seed ?? (resuming ? this.progress.seed : getGlobalRandom().nextUint32());
+    let seed = options.seed ?? (resuming ? this.progress.seed : getGlobalRandom().nextUint32());
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${String(seed)}`);
 
     const data = this.prepare(x, y as InputData);
@@ -147,6 +161,13 @@ export class Sequential extends Graph implements TrainingModel {
       validation = Dataset.fromArrays(v.x.data, this.inputShape, v.y.data, this.labelWidth());
     }
     if (train.size === 0) throw new RangeError('fit: no training samples');
+    if (group) {
+      const fingerprint = trainingFingerprint(this, optimizer, {
+        loss, metrics: this.metricNames, batchSize, epochs, initialEpoch, resuming, resumeStep: resuming ? this.progress.step : 0,
+        seed: options.seed ?? null, shuffle: options.shuffle ?? true, validationSplit: split, samples: train.size,
+      }, [data.x.data, data.y.data, ...(validation ? [validation.features, validation.labels] : [])]);
+      seed = await agreeOnStart(group, this, optimizer, fingerprint, seed);
+    }
 
     const history = resuming ? this.trainingHistory : new History();
     history.truncate(initialEpoch);
@@ -166,14 +187,16 @@ export class Sequential extends Graph implements TrainingModel {
     this.progress = { epoch: initialEpoch, step: 0, seed, epochSums: sums, epochSeen: 0 };
     this.trainingHistory = history;
 
+    // A rank's largest share of a global batch (partStart gives the first ranks the larger shares).
+    const maxRows = partStart(batchSize, worldSize, 1);
     const engine = await createEngine({
-      model: this, optimizer, loss, metrics: this.metricNames, workers, maxRows: batchSize,
-      labelWidth: this.labelWidth(), faultInjection: options.faultInjection, retryWorkerFaults,
+      model: this, optimizer, loss, metrics: this.metricNames, workers, maxRows,
+      labelWidth: this.labelWidth(), faultInjection: options.faultInjection, retryWorkerFaults, group: group ?? undefined,
     });
     this.engine = engine;
     for (const c of all) {
       c.setModel(this);
-      c.params = { epochs, steps, batchSize, samples: train.size, initialEpoch, verbose, workers: engine.workers, backend: engine.backend };
+      c.params = { epochs, steps, batchSize, samples: train.size, initialEpoch, verbose, workers: engine.workers, backend: engine.backend, rank, worldSize };
     }
     const order = new Uint32Array(train.size);
     const fw = train.featureSize, lw = train.labelWidth;
@@ -181,7 +204,18 @@ export class Sequential extends Graph implements TrainingModel {
     let lastYield = performance.now();
     try {
       await list.call('onTrainBegin');
-      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      // Across processes every rank must stop at the same point: a stop asked for on one rank
+      // (a callback, Ctrl-C) is voted on in each step's exchange, and once more between epochs.
+      let agreedStop = false;
+      const stopped = () => (group ? agreedStop : this.stopTraining);
+      const voteAtEpochEnd = async () => {
+        if (!group) return;
+        const vote = new Float64Array([this.stopTraining ? 1 : 0]);
+        await group.sumInRankOrder(vote);
+        agreedStop = vote[0]! > 0;
+        if (agreedStop) this.stopTraining = true;
+      };
+      for (let epoch = initialEpoch; epoch < epochs && !stopped(); epoch++) {
         await list.call('onEpochBegin', epoch);
         if (options.shuffle ?? true) train.shuffle(seed, epoch, order);
         else for (let i = 0; i < order.length; i++) order[i] = i;
@@ -192,13 +226,22 @@ export class Sequential extends Graph implements TrainingModel {
           seen = resumeSeen;
           first = resumeStep;
         }
-        for (let b = first; b < steps && !this.stopTraining; b++) {
+        for (let b = first; b < steps && !stopped(); b++) {
           const from = b * batchSize, to = Math.min(train.size, from + batchSize), rows = to - from;
-          gatherRows(train.features, fw, order, from, to, engine.x);
-          gatherRows(train.labels, lw, order, from, to, engine.y);
+          // This rank's contiguous share of the global batch (all of it in one process).
+          const lo = partStart(rows, worldSize, rank), hi = partStart(rows, worldSize, rank + 1);
+          gatherRows(train.features, fw, order, from + lo, from + hi, engine.x);
+          gatherRows(train.labels, lw, order, from + lo, from + hi, engine.y);
           if (list.hasBatchListeners) await list.call('onBatchBegin', b);
           // The step counter keys dropout masks; it is the optimizer's, so a resumed run continues it.
-          await engine.trainStep(rows, seed, optimizer.iterations);
+          if (group) {
+            // A stop asked for on any rank (a callback, Ctrl-C) is voted on in the step's exchange,
+            // so every rank ends after the same batch.
+            await engine.trainStep(hi - lo, seed, optimizer.iterations, { batchRows: rows, firstRow: lo, stop: this.stopTraining });
+            agreedStop = engine.stopAgreed;
+            // A request that arrived during the step stays set for the next vote.
+            if (agreedStop) this.stopTraining = true;
+          } else await engine.trainStep(rows, seed, optimizer.iterations);
           // A main-thread step never yields to the event loop; let signals (Ctrl-C) and timers in.
           if (performance.now() - lastYield > 100) {
             lastYield = performance.now();
@@ -210,7 +253,7 @@ export class Sequential extends Graph implements TrainingModel {
           this.progress.epochSeen = seen;
           if (list.hasBatchListeners) await list.call('onBatchEnd', b, toLogs(names, sums, seen));
         }
-        if (this.stopTraining && this.progress.step < steps) break; // stopped mid-epoch: no epoch-end logs
+        if (stopped() && this.progress.step < steps) break; // stopped mid-epoch: no epoch-end logs
         const logs = toLogs(names, sums, seen);
         if (validation) {
           const v = await engine.evaluate(validation.features, validation.labels, validation.size, batchSize);
@@ -219,6 +262,7 @@ export class Sequential extends Graph implements TrainingModel {
         this.progress.epoch = epoch + 1;
         this.progress.step = 0;
         await list.call('onEpochEnd', epoch, logs);
+        await voteAtEpochEnd();
       }
       await list.call('onTrainEnd');
     } finally {

@@ -1,11 +1,11 @@
 /** `loom train`: build (or resume) a multilayer perceptron, fit it on all cores, checkpoint, evaluate. */
 import { randomInt } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  Callback, ModelCheckpoint, Sequential, activationNames, defaultWorkers, latestCheckpoint, layers, loadModel, lossNames,
-  optimizerNames, setSeed, type History, type ScalingMethod,
+  Callback, ModelCheckpoint, Sequential, activationNames, defaultWorkers, latestCheckpoint, layers, lossNames, modelFromCheckpointBytes,
+  optimizerNames, processGroupFromEnv, setSeed, type History, type ProcessGroup, type ScalingMethod,
 } from '@loom/loom';
 import { classCount, labeledCsv, mnist, targets, type LabeledData } from '../data.js';
 import { UsageError, signalExitCode, EXIT } from '../errors.js';
@@ -114,18 +114,37 @@ interface Summary {
   seconds: number;
 }
 
+/**
+ * How many times `loom launch` (or torchrun, or another torchelastic launcher) restarted this
+ * group: a restarted rank continues from the newest checkpoint, as if given --resume.
+ */
+function restartCount(): number {
+  const value = process.env.TORCHELASTIC_RESTART_COUNT;
+  if (value === undefined || value === '') return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`TORCHELASTIC_RESTART_COUNT must be a non-negative integer, got '${value}'`);
+  return n;
+}
+
 /** Runs `loom train`; resolves to the exit code. */
 export async function train(o: TrainOptions): Promise<number> {
   const t0 = performance.now();
-  const say = (line: string) => { if (!o.json) process.stdout.write(`${line}\n`); };
   if (o.testData && !o.data) throw new UsageError('--test-data needs --data (MNIST has its own test set)');
   const guard = new InterruptGuard().install();
   try {
+    // Across processes (torchrun's variables): join the group first, so a bad variable, an
+    // unreachable master or a busy port fails before any data is loaded.
+    const group = await processGroupFromEnv();
+    const rank = group?.rank ?? 0;
+    // Only rank 0 prints progress and results, as only it writes checkpoints.
+    const say = (line: string) => { if (!o.json && rank === 0) process.stdout.write(`${line}\n`); };
+    const restarts = restartCount();
     const loaded = await loadData(o);
-    const { model, classes, resumedFrom } = await openModel(o, loaded.trainSet, loaded.testSet, say);
+    const { model, classes, resumedFrom } = await openModel(o, loaded.trainSet, loaded.testSet, say, group, restarts);
+    const resuming = resumedFrom !== null;
     // The fit seed also orders --shuffle-before-split, so a resumed run (which keeps the
     // checkpoint's seed) splits the samples exactly as the first run did.
-    const fitSeed = o.resume ? model.progress.seed : o.seed ?? (o.shuffleBeforeSplit ? randomInt(2 ** 32) : undefined);
+    const fitSeed = resuming ? model.progress.seed : o.seed ?? (o.shuffleBeforeSplit ? randomInt(2 ** 32) : undefined);
     const { trainSet, testSet } = prepareSamples(o, model, loaded.trainSet, loaded.testSet, fitSeed, resumedFrom);
 
     const y = targets(model.loss, trainSet.y, classes);
@@ -141,12 +160,12 @@ export async function train(o: TrainOptions): Promise<number> {
     } else {
       // Said once fit has started: the worker count is what the batch keeps busy, which can be
       // fewer than --workers (see @loom/coordinator's usefulWorkers).
-      const header = new OnTrainBegin((workers) => (workersUsed = workers, say(`Training ${architecture(model)} on ${trainSet.y.length} ${trainSet.source} samples` +
+      const header = new OnTrainBegin((workers, worldSize) => (workersUsed = workers, say(`Training ${architecture(model)} on ${trainSet.y.length} ${trainSet.source} samples` +
         `${o.validationSplit > 0 ? ` (${percent(o.validationSplit, 0)} held out for validation${o.shuffleBeforeSplit ? ', after a shuffle' : ''})` : ''}` +
         `${model.inputScaling ? `, ${model.inputScaling.method}-scaled` : ''}: ` +
-        `${epochRange(initialEpoch, o.epochs, Boolean(resumedFrom))}, batch ${o.batchSize}, ${model.optimizer!.name}, ${workerCount(workers, o.workers)}`)));
+        `${epochRange(initialEpoch, o.epochs, Boolean(resumedFrom))}, batch ${o.batchSize}, ${model.optimizer!.name}, ${worldSize > 1 ? `${worldSize} processes × ` : ''}${workerCount(workers, o.workers)}`)));
       await model.fit(trainSet.x, y, {
-        batchSize: o.batchSize, epochs: o.epochs, initialEpoch, seed: o.resume ? undefined : fitSeed,
+        batchSize: o.batchSize, epochs: o.epochs, initialEpoch, seed: resuming ? undefined : fitSeed,
         validationSplit: o.validationSplit, workers: o.workers, callbacks: [header, checkpoint, guard], verbose: o.json ? 0 : 1,
       });
       interrupted = checkpoint.interrupted;
@@ -166,10 +185,12 @@ export async function train(o: TrainOptions): Promise<number> {
         ? `checkpoint saved to ${checkpoint.lastSaved}; run the same command with --resume to continue`
         : 'stopped before the first batch finished; nothing new to save';
       process.stderr.write(`Interrupted: ${where}\n`);
-      if (o.json) printJson({ ...summary, seconds: seconds(t0) });
+      if (o.json && rank === 0) printJson({ ...summary, seconds: seconds(t0) });
       return signalExitCode(interrupted);
     }
 
+    // The other ranks hold the same weights and History: rank 0 alone reports.
+    if (rank !== 0) return EXIT.ok;
     if (o.plot) {
       await writeFile(o.plot, historyChart(history.history, history.epoch, `${architecture(model)} on ${trainSet.source}`));
       summary.plot = o.plot;
@@ -225,11 +246,11 @@ function prepareSamples(
 
 /** Calls back with the worker count fit runs on, when training begins. */
 class OnTrainBegin extends Callback {
-  constructor(private readonly said: (workers: number) => void) {
+  constructor(private readonly said: (workers: number, worldSize: number) => void) {
     super();
   }
   override onTrainBegin(): void {
-    this.said(this.params.workers);
+    this.said(this.params.workers, this.params.worldSize);
   }
 }
 
@@ -238,20 +259,34 @@ function workerCount(used: number, requested: number): string {
   return used === requested ? n : `${n} (of ${requested}: a batch of this size keeps ${used === 1 ? 'one' : 'only that many'} busy)`;
 }
 
-/** A new model from the options, or with --resume the newest checkpoint's model, optimizer and progress. */
+/**
+ * A new model from the options, or with --resume (or in a restarted group) the newest
+ * checkpoint's model, optimizer and progress. Across processes rank 0 reads the checkpoint and
+ * sends its bytes to the other ranks, so only rank 0 needs the checkpoint folder.
+ */
 async function openModel(
   o: TrainOptions, trainSet: LabeledData, testSet: LabeledData | null, say: (line: string) => void,
+  group: ProcessGroup | null, restarts: number,
 ): Promise<{ model: Sequential; classes: number; resumedFrom: string | null }> {
-  if (!o.resume) {
+  const fresh = () => {
     const classes = classCount(concatLabels(trainSet, testSet), o.data ?? 'MNIST');
     return { model: buildModel(o, trainSet.x.shape.slice(1).reduce((p, d) => p * d, 1), classes), classes, resumedFrom: null };
+  };
+  if (!o.resume && restarts === 0) return fresh();
+  const rank = group?.rank ?? 0;
+  const path = rank === 0 ? await latestCheckpoint(o.checkpointDir, CHECKPOINT_PATTERN) : undefined;
+  let bytes: Uint8Array | null = path ? await readFile(path) : rank === 0 ? new Uint8Array(0) : null;
+  if (group) bytes = await group.broadcast(bytes, 0);
+  if (bytes!.length === 0) {
+    // A group restarted before its first checkpoint starts over.
+    if (!o.resume) return fresh();
+    throw new Error(`--resume: no checkpoint (${CHECKPOINT_PATTERN}) in ${o.checkpointDir}${rank === 0 ? '' : ' on rank 0'}`);
   }
-  const resumedFrom = await latestCheckpoint(o.checkpointDir, CHECKPOINT_PATTERN);
-  if (!resumedFrom) throw new Error(`--resume: no checkpoint (${CHECKPOINT_PATTERN}) in ${o.checkpointDir}`);
-  const model = await loadModel(resumedFrom);
+  const resumedFrom = path ?? `rank 0's checkpoint`;
+  const model = modelFromCheckpointBytes(bytes!, resumedFrom);
   if (!model.compiled) throw new Error(`--resume: ${resumedFrom} holds a model that was never compiled; it cannot continue training`);
   const { epoch, step } = model.progress;
-  say(`Resuming from ${resumedFrom}: ${epoch} epoch${epoch === 1 ? '' : 's'} done${step > 0 ? `, plus ${step} batches of epoch ${epoch + 1}` : ''}`);
+  say(`Resuming from ${resumedFrom}${o.resume ? '' : ` (restart ${restarts} of the group)`}: ${epoch} epoch${epoch === 1 ? '' : 's'} done${step > 0 ? `, plus ${step} batches of epoch ${epoch + 1}` : ''}`);
   return { model, classes: model.outputSize, resumedFrom };
 }
 
