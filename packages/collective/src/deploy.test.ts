@@ -1,37 +1,44 @@
 /**
- * The deployment examples in deploy/: the Kubernetes manifest parses and keeps the environment
- * contract (no cluster here, so it is not validated against the API schema), and the Slurm
- * script, run with stand-ins for scontrol, srun and loom, gives each task the right variables.
+ * The deployment examples in deploy/: the Kubernetes manifest validates against the Kubernetes
+ * API's OpenAPI schemas (kubernetes-models, offline: there is no cluster here for `kubectl apply
+ * --dry-run`, which needs an API server) and keeps the environment contract; the Slurm script,
+ * run with stand-ins for scontrol, srun and loom, gives each task the right variables.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { Job } from 'kubernetes-models/batch/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { Service } from 'kubernetes-models/v1';
 import { packageDir } from '../test/helpers.js';
 import { groupOptionsFromEnv } from './index.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The YAML parser already in node_modules (nx and vite bring it); not a dependency of ours. */
-async function yamlParser(): Promise<((text: string) => Doc[]) | null> {
-  try {
-    const yaml = (await import('yaml')) as { parseAllDocuments(text: string): Array<{ toJS(): Doc; errors: unknown[] }> };
-    return (text) =>
-      yaml.parseAllDocuments(text).map((d) => {
-        expect(d.errors).toEqual([]);
-        return d.toJS();
-      });
-  } catch {
-    return null;
-  }
+function parser(text: string): Doc[] {
+  return parseAllDocuments(text).map((d) => {
+    expect(d.errors).toEqual([]);
+    return d.toJS() as Doc;
+  });
 }
 
-const parser = await yamlParser();
+/** Each kind the manifest holds, with the schema of its API version. */
+const MODELS: Record<string, new (data: Doc) => { validate(): void }> = { Job, NetworkPolicy, Service } as never;
 
 describe('deploy/kubernetes.yaml', () => {
-  it.skipIf(parser === null)('an Indexed Job behind a headless Service, with the torchrun variables and the token from a Secret', () => {
-    const docs = parser!(readFileSync(join(packageDir, 'deploy', 'kubernetes.yaml'), 'utf8'));
+  it('every document is valid against the Kubernetes API schema, and a broken one is not', () => {
+    const docs = parser(readFileSync(join(packageDir, 'deploy', 'kubernetes.yaml'), 'utf8'));
+    for (const d of docs) expect(() => new MODELS[d.kind]!(d).validate(), d.kind).not.toThrow();
+    const job = structuredClone(docs.find((d) => d.kind === 'Job')!);
+    job.spec.completions = 'four';
+    expect(() => new Job(job).validate()).toThrow(/completions must be integer/);
+  });
+
+  it('an Indexed Job behind a headless Service, with the torchrun variables and the token from a Secret', () => {
+    const docs = parser(readFileSync(join(packageDir, 'deploy', 'kubernetes.yaml'), 'utf8'));
     const byKind = Object.fromEntries(docs.map((d) => [d.kind, d]));
     expect(Object.keys(byKind).sort()).toEqual(['Job', 'NetworkPolicy', 'Service']);
     const svc = byKind.Service!;
