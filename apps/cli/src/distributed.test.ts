@@ -216,8 +216,8 @@ describe('loom launch: a rank killed mid-run', () => {
   ];
   let uninterrupted: Result;
 
-  /** Runs the launch and SIGKILLs rank 1 once the first epoch's checkpoint exists; returns the run and the kill time. */
-  async function killRankOne(dir: string, extra: string[] = []): Promise<{ run: Result; killedAt: number; pid: number }> {
+  /** Runs the launch and sends rank 1 `signal` once the first epoch's checkpoint exists; returns the run and the time of the signal. */
+  async function killRankOne(dir: string, extra: string[] = [], signal: NodeJS.Signals = 'SIGKILL'): Promise<{ run: Result; killedAt: number; pid: number }> {
     let killedAt = 0, pid = 0;
     const run = await launch([...extra, ...train(dir, await freePort())], (stderr) => {
       if (pid !== 0) return;
@@ -227,7 +227,7 @@ describe('loom launch: a rank killed mid-run', () => {
         if (!existsSync(join(tmp, dir, 'ckpt-1.loom'))) return;
         clearInterval(poll);
         killedAt = performance.now();
-        process.kill(pids[1]!, 'SIGKILL');
+        process.kill(pids[1]!, signal);
       }, 10);
       pid = pids[1]!;
     });
@@ -242,6 +242,18 @@ describe('loom launch: a rank killed mid-run', () => {
     expect(run.stderr).toContain(`rank 1 (pid ${pid}) exited with signal SIGKILL`);
     expect(ended - killedAt).toBeLessThan(30_000);
     for (const p of startedPids(run.stderr).flat()) expect(alive(p)).toBe(false);
+  }, 180_000);
+
+  it('a rank that stops answering (SIGSTOP) ends the group within 30 s too, named by its peer', async () => {
+    const { run, killedAt, pid } = await killRankOne('frozen', [], 'SIGSTOP');
+    const ended = performance.now();
+    expect(killedAt).toBeGreaterThan(0);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/rank 1 stopped answering: no heartbeat for 15 s/);
+    expect(run.stderr).toMatch(/loom launch: rank 0 \(pid \d+\) exited with code 1/);
+    expect(ended - killedAt).toBeLessThan(30_000);
+    for (const p of startedPids(run.stderr).flat()) expect(alive(p)).toBe(false);
+    expect(alive(pid)).toBe(false);
   }, 180_000);
 
   it('with --max-restarts 1 resumes from the newest checkpoint and ends with the bits of a run never interrupted', async () => {
