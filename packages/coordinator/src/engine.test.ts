@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Random, setSeed } from '@loom/tensor';
 import { Sequential, layers } from '@loom/layers';
 import { Adadelta, Adagrad, Adam, Adamax, Nadam, RMSprop, SGD, type Optimizer } from '@loom/optimizers';
-import { MIN_WORK_PER_WORKER, ThreadEngine, createEngine, usefulWorkers, type Engine, type FaultInjection } from './index.js';
+import os from 'node:os';
+import { MIN_WORK_PER_WORKER, ThreadEngine, createEngine, defaultWorkers, usefulWorkers, type Engine, type FaultInjection } from './index.js';
 
 const IN = 12, CLASSES = 4, N = 96;
 const rng = new Random(4);
@@ -50,6 +51,17 @@ async function train(workers: number, opts: { batch?: number; dropout?: boolean;
     await engine.close();
   }
 }
+
+describe('defaultWorkers', () => {
+  it('is every core, shared between the processes a launcher started here (LOCAL_WORLD_SIZE)', () => {
+    const cores = os.availableParallelism();
+    expect(defaultWorkers({})).toBe(cores);
+    expect(defaultWorkers({ LOCAL_WORLD_SIZE: '1' })).toBe(cores);
+    expect(defaultWorkers({ LOCAL_WORLD_SIZE: '2' })).toBe(Math.max(1, Math.floor(cores / 2)));
+    expect(defaultWorkers({ LOCAL_WORLD_SIZE: String(cores * 4) })).toBe(1);
+    expect(defaultWorkers({ LOCAL_WORLD_SIZE: 'x' })).toBe(cores);
+  });
+});
 
 describe('engines', () => {
   // Bit for bit: row-invariant kernels, the loss scaled by the batch size, every weight-gradient

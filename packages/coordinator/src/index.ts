@@ -16,9 +16,16 @@ export { poolInfo, shutdown } from './pool.js';
 export { Replica, type ReplicaSpec } from './replica.js';
 export { partBounds, partStart } from '@loom/tensor';
 
-/** The default worker count: every core the process may use. */
-export function defaultWorkers(): number {
-  return os.availableParallelism();
+/**
+ * The default worker count: every core the process may use, shared between the processes a
+ * launcher started on this machine (`LOCAL_WORLD_SIZE`, as torchrun sets it; torchrun likewise
+ * gives each of several local processes one OpenMP thread), so `loom launch --nproc-per-node 2`
+ * does not start twice as many threads as there are cores.
+ */
+export function defaultWorkers(env: NodeJS.ProcessEnv = process.env): number {
+  const cores = os.availableParallelism();
+  const local = Number(env.LOCAL_WORLD_SIZE);
+  return Number.isInteger(local) && local > 1 ? Math.max(1, Math.floor(cores / local)) : cores;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** `loom train`: build (or resume) a multilayer perceptron, fit it on all cores, checkpoint, evaluate. */
 import { randomInt } from 'node:crypto';
+import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -58,7 +59,7 @@ export function registerTrain(program: Command): void {
     )
     .option('--epochs <n>', 'total epochs to train (a resumed run continues up to this number)', positiveInt, DEFAULT_EPOCHS)
     .option('--batch-size <n>', 'samples per mini-batch', positiveInt, 100)
-    .addOption(new Option('--workers <n>', 'worker threads sharing each batch').argParser(positiveInt).default(defaultWorkers(), `all ${defaultWorkers()} cores`))
+    .addOption(new Option('--workers <n>', 'worker threads sharing each batch').argParser(positiveInt).default(defaultWorkers(), workersDefault()))
     .addOption(new Option('--optimizer <name>', 'optimizer').choices([...optimizerNames]).default('adam'))
     .option('--learning-rate <x>', "learning rate (default: the optimizer's Keras default)", positiveNumber)
     .addOption(new Option('--layers <sizes>', 'hidden layer sizes, comma-separated ("" for none)').argParser(layerSizes).default([500, 500], '500,500'))
@@ -124,6 +125,12 @@ function restartCount(): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`TORCHELASTIC_RESTART_COUNT must be a non-negative integer, got '${value}'`);
   return n;
+}
+
+/** How --help describes the default worker count. */
+function workersDefault(): string {
+  const n = defaultWorkers(), cores = os.availableParallelism();
+  return n === cores ? `all ${cores} cores` : `${n}: ${cores} cores shared by LOCAL_WORLD_SIZE=${process.env.LOCAL_WORLD_SIZE} processes`;
 }
 
 /** Runs `loom train`; resolves to the exit code. */
