@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, runOrder } from './cli.js';
 import { fmt, fmtRatio, markdownTable, textTable } from './format.js';
-import { machineInfo, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
+import { machineInfo, printResult, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
 import { cpuSimd, headlines, runInfo, writeSummary } from './summary.js';
 
 describe('tables and numbers', () => {
@@ -94,6 +94,15 @@ describe('report files', () => {
     expect(text).toContain('](results/kernels.svg)');
     expect(text).toContain(machineInfo().cpu);
     expect(text).toContain('Quick run');
+  });
+
+  it('shows a result\'s further sections after its table, in the terminal and in BENCHMARKS.md', () => {
+    const r: SuiteResult = { ...fake('scaling'), sections: [{ title: 'Fitted model', table: { columns: ['parameter', 'value'], rows: [['α', '50.0']] }, records: [{ parameter: 'α', value: 50 }] }] };
+    const printed: string[] = [];
+    printResult(r, (s) => printed.push(s));
+    expect(printed.join('\n')).toMatch(/1 +x[\s\S]*Fitted model\nparameter  value\n[\s\S]*α +50\.0[\s\S]*a note/);
+    const md = renderBenchmarksMd([r], '/x/BENCHMARKS.md', '/x/results');
+    expect(md).toMatch(/\| 1 \| x \|\n\n\*\*Fitted model\*\*\n\n\| parameter \| value \|/);
   });
 
   it('says so when there are no results', () => {
