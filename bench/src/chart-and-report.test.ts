@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseArgs, runOrder } from './cli.js';
 import { fmt, fmtRatio, markdownTable, textTable } from './format.js';
-import { machineInfo, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
+import { machineInfo, printResult, readResults, renderBenchmarksMd, writeBenchmarksMd, writeResult, type SuiteResult } from './report.js';
 import { cpuSimd, headlines, runInfo, writeSummary } from './summary.js';
 
 describe('tables and numbers', () => {
@@ -30,7 +30,7 @@ describe('tables and numbers', () => {
 describe('parseArgs', () => {
   it('defaults to every suite, full mode', () => {
     const o = parseArgs([])!;
-    expect(o.suites).toEqual(['kernels', 'batch-size', 'scaling', 'first-epoch', 'peers', 'tutorial', 'soak', 'heap']);
+    expect(o.suites).toEqual(['kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'soak', 'heap']);
     expect(o.quick).toBe(false);
     expect(o.outDir.endsWith(join('bench', 'results'))).toBe(true);
     expect(o.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
@@ -56,7 +56,7 @@ describe('parseArgs', () => {
   });
 
   it('runs heap first, before other suites change the JIT state it measures', () => {
-    expect(runOrder(parseArgs([])!.suites)).toEqual(['heap', 'kernels', 'batch-size', 'scaling', 'first-epoch', 'peers', 'tutorial', 'soak']);
+    expect(runOrder(parseArgs([])!.suites)).toEqual(['heap', 'kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'soak']);
     expect(runOrder(['kernels', 'soak'])).toEqual(['kernels', 'soak']);
   });
 
@@ -94,6 +94,15 @@ describe('report files', () => {
     expect(text).toContain('](results/kernels.svg)');
     expect(text).toContain(machineInfo().cpu);
     expect(text).toContain('Quick run');
+  });
+
+  it('shows a result\'s further sections after its table, in the terminal and in BENCHMARKS.md', () => {
+    const r: SuiteResult = { ...fake('distributed'), sections: [{ title: 'Fitted model', table: { columns: ['parameter', 'value'], rows: [['α', '50.0']] }, records: [{ parameter: 'α', value: 50 }] }] };
+    const printed: string[] = [];
+    printResult(r, (s) => printed.push(s));
+    expect(printed.join('\n')).toMatch(/1 +x[\s\S]*Fitted model\nparameter  value\n[\s\S]*α +50\.0[\s\S]*a note/);
+    const md = renderBenchmarksMd([r], '/x/BENCHMARKS.md', '/x/results');
+    expect(md).toMatch(/\| 1 \| x \|\n\n\*\*Fitted model\*\*\n\n\| parameter \| value \|/);
   });
 
   it('says so when there are no results', () => {
@@ -142,6 +151,17 @@ describe('report files', () => {
       ['test accuracy after 3 epochs, Loom (mean of 2 seeds)', '99.00% (95.00%–99.00%)'],
       ['test accuracy after 2 epochs, tfjs-wasm (seed 1)', '97.00%'],
       ['best test accuracy, tfjs-wasm (seed 1)', '97.00% at epoch 1'],
+    ]);
+    const distributed: SuiteResult = {
+      ...fake('distributed'),
+      records: [
+        { measurement: 'step time, batch 100', measuredLabel: '2 processes × 1 thread', baselineLabel: '1 process × 2 threads', unit: 'ms/step', ratio: 0.75, target: 0.8, met: false },
+        { measurement: 'all-reduce bus bandwidth, 648,010 floats', measuredLabel: 'allReduce, 2 processes', baselineLabel: 'raw loopback TCP, one way', unit: 'bytes/s', ratio: 0.6, target: 0.5, met: true },
+      ],
+    };
+    expect(headlines(distributed)).toEqual([
+      ['step time, batch 100: 2 processes × 1 thread vs 1 process × 2 threads', '0.750×, target ≥ 0.800×: not met'],
+      ['all-reduce bus bandwidth, 648,010 floats: allReduce, 2 processes vs raw loopback TCP, one way', '60%, target ≥ 50%: met'],
     ]);
     expect(cpuSimd('processor : 0\nflags : fpu sse2 avx2 fma avx512f\n')).toBe('AVX2, FMA, AVX-512F');
     expect(cpuSimd('flags : fpu sse2\n')).toBeNull();

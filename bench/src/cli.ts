@@ -1,10 +1,11 @@
 /**
- * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|peers|tutorial|soak|heap …]
+ * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|distributed|first-epoch|peers|tutorial|soak|heap …]
  * [--quick] [--out DIR] [--md FILE|--no-md] [--batch-sizes 1,10,100] [--workers 1,2]`.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { distributedConfig, runDistributed } from './distributed.js';
 import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, runKernels } from './kernels.js';
 import { peersConfig, runPeers } from './peers.js';
@@ -137,6 +138,8 @@ export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 
       const c = scalingConfig(o.quick);
       return runScaling({ ...c, workers: o.workers ?? c.workers, log });
     }
+    case 'distributed':
+      return runDistributed({ ...distributedConfig(o.quick), log });
     case 'first-epoch':
       return runFirstEpoch({ ...firstEpochConfig(o.quick), log });
     case 'peers':

@@ -10,7 +10,7 @@ import { markdownTable, textTable, type Table } from './format.js';
 import { renderLineChart, type ChartSpec } from '@loom/svg-chart';
 import { cpuSimd, type RunInfo } from './summary.js';
 
-export const SUITE_NAMES = ['kernels', 'batch-size', 'scaling', 'first-epoch', 'peers', 'tutorial', 'soak', 'heap'] as const;
+export const SUITE_NAMES = ['kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'soak', 'heap'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 /** The machine a result was measured on. */
@@ -49,6 +49,14 @@ export function describeMachine(m: MachineInfo): string {
 /** A raw measurement row: numbers (null where not measured) and labels. */
 export type Row = Record<string, number | number[] | string | boolean | null>;
 
+/** A further table of a result, after the main one, with its own rows (the distributed suite's model and plan). */
+export interface SuiteSection {
+  title: string;
+  table: Table;
+  /** The table's machine-readable twin (it may hold more rows than the table shows). */
+  records: Row[];
+}
+
 export interface SuiteResult {
   suite: SuiteName;
   title: string;
@@ -70,6 +78,8 @@ export interface SuiteResult {
   ratios: Record<string, number | null>;
   notes: string[];
   table: Table;
+  /** Further tables, shown after `table`; absent for most suites. */
+  sections?: SuiteSection[];
   chart: ChartSpec;
 }
 
@@ -108,6 +118,7 @@ export function suiteResult(clock: SuiteClock, config: { quick: boolean }, field
 export function printResult(r: SuiteResult, print: (s: string) => void = console.log): void {
   print(`\n== ${r.title} (${r.suite}${r.quick ? ', quick' : ''}, ${r.durationS.toFixed(1)} s) ==`);
   print(textTable(r.table));
+  for (const s of r.sections ?? []) print(`\n${s.title}\n${textTable(s.table)}`);
   for (const n of r.notes) print(`  ${n}`);
 }
 
@@ -163,6 +174,7 @@ export function renderBenchmarksMd(results: SuiteResult[], mdPath: string, resul
     lines.push(`*${r.quick ? 'Quick run (smaller samples; figures are indicative)' : 'Full run'}, ${r.date.replace('T', ' ').slice(0, 16)} UTC${command}, ${r.durationS.toFixed(0)} s${load}.*`);
     if (machines.size !== 1) lines.push('', `Machine: ${describeMachine(r.machine)}.`);
     lines.push('', r.description, '', markdownTable(r.table), '');
+    for (const s of r.sections ?? []) lines.push(`**${s.title}**`, '', markdownTable(s.table), '');
     for (const n of r.notes) lines.push(`- ${n}`);
     if (r.notes.length) lines.push('');
     lines.push(`![${r.chart.title}](${rel}/${r.suite}.svg) · raw data: [${r.suite}.json](${rel}/${r.suite}.json)`, '');

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { distributedConfig, mlpParameterCount, runDistributed } from './distributed.js';
 import { firstEpochConfig, runFirstEpoch } from './first-epoch.js';
 import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, naiveMatmul, runKernels } from './kernels.js';
@@ -135,6 +136,37 @@ describe('scaling', () => {
     expect(records[0]!.speedup).toBe(1);
     positive(records[1]!, 'speedup');
     expect(json.ratios).toHaveProperty(['batch 50: 2 workers vs 1']);
+  });
+});
+
+describe('distributed', () => {
+  it('times 2 processes against 2 threads, the all-reduce against raw TCP, and plans more hosts', async () => {
+    const r = await runDistributed({
+      ...distributedConfig(true),
+      hidden: [8], stepBatchSizes: [20], stepTargets: { 20: 0.8 }, computeBatchSizes: [10, 20], warmupSteps: 1, timedSamples: 40, minSteps: 2, maxSteps: 4,
+      repeats: 1, tcpBytes: 2 ** 20, tcpWriteBytes: 2 ** 16, tcpRounds: 1, allReduceFloats: [1000], allReduceWorlds: [2], allReduceJitWarmup: 2, allReduceWarmup: 1, allReduceRepeats: 3,
+      hosts: [1, 2, 4], linksGbps: [10], planBatchSizes: [100],
+    });
+    const json = await checkResult(r, 'distributed', ['measurement', 'measured', 'baseline', 'ratio', 'target', 'met', 'unit']);
+    expect(mlpParameterCount([500, 500])).toBe(648_010);
+    const records = json.records as Record<string, unknown>[];
+    expect(records.map((x) => x.unit)).toEqual(['ms/step', 'bytes/s']);
+    for (const rec of records) for (const k of ['measured', 'baseline', 'ratio']) positive(rec, k);
+    expect(typeof records[0]!.met).toBe('boolean');
+    expect(Object.keys(json.ratios as object)).toEqual(['batch 20: 2 processes × 1 thread vs 1 process × 2 threads', 'all-reduce bus bandwidth / raw loopback TCP']);
+    const sections = json.sections as { title: string; table: { columns: string[]; rows: string[][] }; records: Record<string, unknown>[] }[];
+    expect(sections).toHaveLength(4);
+    for (const s of sections) for (const row of s.table.rows) expect(row).toHaveLength(s.table.columns.length);
+    // Steps: both configurations at batch 20, and batch 10 for the compute fit.
+    expect(sections[0]!.records.map((x) => [x.batchSize, x.processes])).toEqual(expect.arrayContaining([[20, 2], [20, 1], [10, 1]]));
+    // All-reduce at 1,000 floats and at the gradient's 6,370.
+    expect(sections[1]!.records.map((x) => x.floats)).toEqual([1000, mlpParameterCount([8])]);
+    expect(sections[2]!.records.map((x) => x.parameter)).toEqual(['α', 'β', 'c0', 'c1']);
+    for (const p of sections[2]!.records) expect(p.value as number).toBeGreaterThanOrEqual(0);
+    // The plan: 2 models × 1 batch × 1 link × 3 host counts; one host is 100% efficient.
+    expect(sections[3]!.records).toHaveLength(6);
+    expect(sections[3]!.records.filter((x) => x.hosts === 1).every((x) => x.efficiency === 1)).toBe(true);
+    expect((json.notes as string[]).some((n) => /fastest at N = \d/.test(n))).toBe(true);
   });
 });
 

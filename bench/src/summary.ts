@@ -87,6 +87,14 @@ export function headlines(r: SuiteResult): Headline[] {
         else if (k.includes('ms/step')) out.push([k, `${fmt(v)} ms`]);
       }
       break;
+    case 'distributed':
+      for (const rec of r.records) {
+        const step = rec.unit === 'ms/step';
+        const ratio = step ? fmtRatio(num(rec.ratio)) : fmtPercent(num(rec.ratio), 0);
+        const target = num(rec.target) === null ? '' : `, target ≥ ${step ? fmtRatio(num(rec.target)) : fmtPercent(num(rec.target), 0)}: ${rec.met ? 'met' : 'not met'}`;
+        out.push([`${String(rec.measurement)}: ${String(rec.measuredLabel)} vs ${String(rec.baselineLabel)}`, `${ratio}${target}`]);
+      }
+      break;
     case 'first-epoch':
       for (const [k, v] of Object.entries(r.ratios)) out.push([`a fresh process's ${k}, MNIST MLP through fit on all cores`, fmtRatio(v)]);
       break;
