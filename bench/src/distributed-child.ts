@@ -5,6 +5,8 @@
  *   group torchrun's variables describe when they are set, else alone.
  * - `allreduce`: joins the group from torchrun's variables and times `allReduce` at each size.
  * - `tcp-send` / `tcp-recv`: raw loopback TCP, one way, as the all-reduce's baseline.
+ * - `tcp-duplex`: raw loopback TCP both ways at once (each process sends while it receives), as a
+ *   2-rank ring does: the baseline with the same work per process as the all-reduce.
  */
 import { connect, createServer, type Socket } from 'node:net';
 import { groupOptionsFromEnv, initProcessGroup, shutdown } from '@loom/loom';
@@ -39,6 +41,11 @@ export interface AllReduceChildResult {
   rank: number;
   worldSize: number;
   sizes: { floats: number; medianMs: number; ms: number[] }[];
+}
+
+export interface TcpDuplexOptions extends TcpChildOptions {
+  /** One side listens, the other connects. */
+  listen: boolean;
 }
 
 /** What `tcp-recv` prints: each round's bytes and seconds from its first byte to its last. */
@@ -159,6 +166,64 @@ function tcpRecvOnce(o: TcpChildOptions): Promise<TcpChildResult> {
   });
 }
 
+/**
+ * Both sides write `bytes` per round in `writeBytes` writes while reading the peer's; a round ends
+ * on this side when its writes are flushed and the peer's bytes have all arrived. Reports, per
+ * round, the bytes this side sent and the seconds that took.
+ */
+function tcpDuplex(o: TcpDuplexOptions): Promise<TcpChildResult> {
+  return new Promise((resolve, reject) => {
+    const chunk = Buffer.alloc(o.writeBytes, 7);
+    const rounds: TcpChildResult['rounds'] = [];
+    const run = (socket: Socket) => {
+      socket.setNoDelay(true);
+      let received = 0, t0 = 0, sent = false;
+      const maybeDone = () => {
+        if (!sent || received < o.bytes * (rounds.length + 1)) return;
+        rounds.push({ bytes: o.bytes, seconds: (performance.now() - t0) / 1000 });
+        if (rounds.length < o.rounds) void round();
+        else socket.end(() => resolve({ rounds }));
+      };
+      const round = async () => {
+        sent = false;
+        t0 = performance.now();
+        for (let n = 0; n < o.bytes; n += o.writeBytes) {
+          const part = Math.min(o.writeBytes, o.bytes - n);
+          if (!socket.write(part === o.writeBytes ? chunk : chunk.subarray(0, part))) await new Promise((r) => socket.once('drain', r));
+        }
+        await new Promise<void>((r) => socket.write(Buffer.alloc(0), () => r()));
+        sent = true;
+        maybeDone();
+      };
+      socket.on('data', (d: Buffer) => {
+        received += d.byteLength;
+        maybeDone();
+      });
+      socket.on('error', (e) => (rounds.length === o.rounds ? undefined : reject(e)));
+      void round();
+    };
+    if (o.listen) {
+      const server = createServer((socket) => {
+        server.close();
+        run(socket);
+      });
+      server.on('error', reject);
+      server.listen(o.port, '127.0.0.1');
+    } else {
+      const deadline = performance.now() + 20_000;
+      const attempt = () => {
+        const socket = connect(o.port, '127.0.0.1');
+        socket.once('connect', () => run(socket));
+        socket.once('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ECONNREFUSED' && performance.now() < deadline) setTimeout(attempt, 50);
+          else reject(e);
+        });
+      };
+      attempt();
+    }
+  });
+}
+
 const mode = process.argv[2];
 const options = JSON.parse(process.argv[3] ?? '{}') as never;
 let out: unknown;
@@ -175,8 +240,11 @@ switch (mode) {
   case 'tcp-recv':
     out = await tcpRecv(options);
     break;
+  case 'tcp-duplex':
+    out = await tcpDuplex(options);
+    break;
   default:
-    throw new Error(`distributed-child: unknown mode ${JSON.stringify(mode)}: expected fit, allreduce, tcp-send or tcp-recv`);
+    throw new Error(`distributed-child: unknown mode ${JSON.stringify(mode)}: expected fit, allreduce, tcp-send, tcp-recv or tcp-duplex`);
 }
 console.log(JSON.stringify(out));
 await shutdown();

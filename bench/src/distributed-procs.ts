@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import type { AllReduceChildOptions, FitChildOptions, TcpChildOptions } from './distributed-child.js';
+import type { AllReduceChildOptions, FitChildOptions, TcpChildOptions, TcpDuplexOptions } from './distributed-child.js';
 
 /** The child runs built JavaScript; under tests (which import src/) it is in dist/. */
 export function childPath(): string {
@@ -48,7 +48,8 @@ export function groupEnv(rank: number, worldSize: number, port: number, token: s
 export type ChildSpec =
   | { mode: 'fit'; options: FitChildOptions; env: NodeJS.ProcessEnv }
   | { mode: 'allreduce'; options: AllReduceChildOptions; env: NodeJS.ProcessEnv }
-  | { mode: 'tcp-send' | 'tcp-recv'; options: TcpChildOptions; env: NodeJS.ProcessEnv };
+  | { mode: 'tcp-send' | 'tcp-recv'; options: TcpChildOptions; env: NodeJS.ProcessEnv }
+  | { mode: 'tcp-duplex'; options: TcpDuplexOptions; env: NodeJS.ProcessEnv };
 
 /**
  * Starts every child at once and resolves to each one's last stdout line, parsed. When one fails

@@ -141,6 +141,16 @@ async function timeTcp(config: DistributedConfig): Promise<TcpChildResult> {
   return out[1] as TcpChildResult;
 }
 
+/** Both directions at once, as a 2-rank ring: each process's send rate while it also receives (the slower side). */
+async function timeTcpDuplex(config: DistributedConfig): Promise<number> {
+  const base = { port: await freePort(), bytes: config.tcpBytes / 2, writeBytes: config.tcpWriteBytes, rounds: config.tcpRounds };
+  const out = await runChildren([
+    { mode: 'tcp-duplex', options: { ...base, listen: true }, env: soloEnv() },
+    { mode: 'tcp-duplex', options: { ...base, listen: false }, env: soloEnv() },
+  ], config.childTimeoutMs) as TcpChildResult[];
+  return Math.min(...out.map((r) => Math.max(...r.rounds.map((x) => x.bytes / x.seconds))));
+}
+
 /** Everything the suite measured and fitted, as the tables read it. */
 export interface DistributedMeasurements {
   plans: StepPlan[];
@@ -148,6 +158,8 @@ export interface DistributedMeasurements {
   gradientFloats: number;
   tcp: TcpChildResult;
   tcpBytesPerSec: number;
+  /** Raw TCP both ways at once: each process's send rate while it receives as much. */
+  tcpDuplexBytesPerSec: number;
   allReduce: AllReduceChildResult[];
   network: AlphaBeta;
   compute: ComputeModel;
@@ -182,6 +194,8 @@ export async function runDistributed(config: DistributedConfig): Promise<SuiteRe
   const tcp = await timeTcp(config);
   const tcpBytesPerSec = Math.max(...tcp.rounds.map((r) => r.bytes / r.seconds));
   log(`distributed: raw TCP ${fmt(tcpBytesPerSec / 1e9)} GB/s (best of ${tcp.rounds.length} rounds of ${fmt(config.tcpBytes / 2 ** 20)} MiB)`);
+  const tcpDuplexBytesPerSec = await timeTcpDuplex(config);
+  log(`distributed: raw TCP both ways at once ${fmt(tcpDuplexBytesPerSec / 1e9)} GB/s each way`);
   const gradientFloats = mlpParameterCount(config.hidden);
   const floats = [...new Set([...config.allReduceFloats, gradientFloats])].sort((a, b) => a - b);
   const allReduce: AllReduceChildResult[] = [];
@@ -209,7 +223,7 @@ export async function runDistributed(config: DistributedConfig): Promise<SuiteRe
     steps: predictSteps({ batch, bytes: m.bytes, compute: m.compute, network, linkBitsPerSecond: linkGbps * 1e9, hosts: config.hosts }),
   }))));
 
-  const m: DistributedMeasurements = { plans, timings, gradientFloats, tcp, tcpBytesPerSec, allReduce, network, compute, computeSamples, predictions };
+  const m: DistributedMeasurements = { plans, timings, gradientFloats, tcp, tcpBytesPerSec, tcpDuplexBytesPerSec, allReduce, network, compute, computeSamples, predictions };
   const { records, ratios, table, sections, notes } = distributedTables(m, config, cores);
   notes.push(`CPU: ${clock.machine.cpu}, ${cores} cores available; every process is a fresh Node process on this host, over loopback (127.0.0.1).`);
 
