@@ -1,6 +1,8 @@
 /** The algorithms over an in-memory ring: no sockets, frames interleaved differently each run. */
 import { describe, expect, it } from 'vitest';
 import { float64Sum, maxAbsDiff, memoryRing, randomFloats, sameBits } from '../test/helpers.js';
+import { StreamOp } from './context.js';
+import { MessageType } from './frame.js';
 import { ringAllReduce } from './ring-allreduce.js';
 import { ringAllGatherStrings, ringBarrier, ringBroadcast, ringBroadcastInto, ringSumInRankOrder } from './ring-stream.js';
 
@@ -46,6 +48,21 @@ describe('stream collectives over an in-memory ring', () => {
         }
       }
     }
+  });
+
+  it('a broadcast whose header claims 2 GB is held only as far as its bytes arrive', async () => {
+    const [root, peer] = memoryRing(2);
+    const head = Buffer.alloc(13);
+    head[0] = StreamOp.Broadcast;
+    head.writeUInt32LE(0, 1); // origin
+    head.writeUInt32LE(2 ** 31, 5); // total claimed
+    head.writeUInt32LE(0, 9); // offset
+    const before = process.memoryUsage().arrayBuffers;
+    void root!.send(MessageType.Stream, head, new Uint8Array(10));
+    const receiving = ringBroadcast(peer!, null, 0);
+    receiving.catch(() => {});
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('broadcastInto copies the root floats and refuses a length mismatch', async () => {

@@ -33,19 +33,23 @@ function sendAll(ctx: RingContext, op: StreamOp, origin: number, bytes: Uint8Arr
 }
 
 /**
- * Receives one origin's bytes from the left. `into(total)` gives the destination (it may throw
- * for a length that does not fit); each chunk is forwarded right when `forward` is set.
+ * Receives one origin's bytes from the left. `into(total)` gives the destination, or null to
+ * collect the chunks as they come (it may throw for a length that does not fit); each chunk is
+ * forwarded right when `forward` is set. Collected bytes are held only as they arrive, so a
+ * header that claims more than the peer sends never makes this rank allocate it.
  */
 async function receiveAll(
   ctx: RingContext,
   op: StreamOp,
   origin: number,
-  into: (total: number) => Uint8Array,
+  into: (total: number) => Uint8Array | null,
   forward: boolean,
   sends: Promise<void>[],
 ): Promise<Uint8Array> {
   const left = leftOf(ctx);
   let dest: Uint8Array | null = null;
+  let chunks: Uint8Array[] | null = null;
+  let expected = -1;
   let offset = 0;
   for (;;) {
     const frame = await ctx.recv();
@@ -59,18 +63,43 @@ async function receiveAll(
       const at = payload.readUInt32LE(9);
       const count = payload.byteLength - HEAD_BYTES;
       if (from !== origin) throw fail.protocol(left, `forwarded rank ${from}'s ${streamOpName(op)} data where rank ${origin}'s was due`);
-      if (dest === null) dest = into(total);
-      if (total !== dest.byteLength || at !== offset || offset + count > total) {
+      if (expected < 0) {
+        expected = total;
+        dest = into(total);
+        if (dest === null) chunks = [];
+      }
+      if (total !== expected || at !== offset || offset + count > total) {
         throw fail.protocol(left, `sent ${streamOpName(op)} bytes ${at}..${at + count} of ${total} where ${offset} was due`);
       }
-      dest.set(payload.subarray(HEAD_BYTES), offset);
-      if (forward) sends.push(quiet(ctx.send(MessageType.Stream, head(op, origin, total, offset), dest.subarray(offset, offset + count))));
+      // The frame's buffer goes back to the pool on release: keep a copy (or the destination's bytes).
+      let bytes: Uint8Array;
+      if (dest !== null) {
+        dest.set(payload.subarray(HEAD_BYTES), offset);
+        bytes = dest.subarray(offset, offset + count);
+      } else {
+        // A copy (Buffer's own slice would be a view), starting at byte 0 so typed views align.
+        bytes = new Uint8Array(count);
+        bytes.set(payload.subarray(HEAD_BYTES));
+        chunks!.push(bytes);
+      }
+      if (forward) sends.push(quiet(ctx.send(MessageType.Stream, head(op, origin, total, offset), bytes)));
       offset += count;
-      if (offset === total) return dest;
+      if (offset === total) return dest ?? concat(chunks!, total);
     } finally {
       frame.release();
     }
   }
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /** Root's bytes on every rank. Root gets back its own array. */
@@ -82,7 +111,7 @@ export async function ringBroadcast(ctx: RingContext, data: Uint8Array | null, r
     out = data!;
     sendAll(ctx, StreamOp.Broadcast, root, out, sends);
   } else {
-    out = await receiveAll(ctx, StreamOp.Broadcast, root, (total) => new Uint8Array(total), rightOf(ctx) !== root, sends);
+    out = await receiveAll(ctx, StreamOp.Broadcast, root, () => null, rightOf(ctx) !== root, sends);
   }
   await Promise.all(sends);
   return out;
@@ -123,7 +152,7 @@ export async function ringAllGather(ctx: RingContext, op: StreamOp, mine: Uint8A
       if (sameLength && total !== mine.byteLength) {
         throw fail.mismatch(origin, `passed ${total} bytes to ${streamOpName(op)} while rank ${rank} passed ${mine.byteLength}`);
       }
-      return new Uint8Array(total);
+      return null;
     };
     out[origin] = await receiveAll(ctx, op, origin, into, origin !== rightOf(ctx), sends);
   }
