@@ -52,7 +52,10 @@ export const Ctrl = {
   DONE: 9,
   /** Set to 1 when any party fails: every wait loop checks it so nobody waits forever. */
   ABORT: 10,
-  /** Workers that began writing parameters this step: a failed step is retryable only while it is 0. */
+  /**
+   * Workers that began writing parameters this step, plus one once the gradient went to the other
+   * processes: a failed step is retryable only while it is 0.
+   */
   UPDATING: 11,
   /** 1 when the step's gradient is all-reduced across processes between the chunk stage's halves. */
   EXCHANGE: 12,

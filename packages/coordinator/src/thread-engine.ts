@@ -194,7 +194,12 @@ export class ThreadEngine implements Engine {
       main.batchStats(this.x, this.y, rows, this.stats);
       if (exchange) {
         await this.waitForCount(Ctrl.GRADS);
-        this.stopAgreed = await crew.race(exchange.reduce(share!.stop));
+        // From here the step cannot be redone: the other ranks have this rank's gradient. The
+        // exchange is not raced against the crew, so a thread that dies meanwhile (its peers
+        // sleep on REDUCED) never leaves this rank's half of a collective behind.
+        Atomics.add(ctrl, Ctrl.UPDATING, 1);
+        this.stopAgreed = await exchange.reduce(share!.stop);
+        if (crew.failed !== null) throw crew.failed;
         Atomics.store(ctrl, Ctrl.REDUCED, 1);
         Atomics.notify(ctrl, Ctrl.REDUCED);
       }
