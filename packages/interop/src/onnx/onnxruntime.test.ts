@@ -87,6 +87,24 @@ describe('toOnnx in onnxruntime-web', () => {
     }
   });
 
+  it('takes softmax over the last axis of a multi-dimensional sample, as Loom does', async () => {
+    const m: InteropModel = {
+      name: 'softmax_3d', inputShape: [3, 5],
+      layers: [{ className: 'Activation', config: { name: 'act', activation: 'softmax' } }, { className: 'Flatten', config: { name: 'flat' } }],
+      weights: [],
+    };
+    const rows = 4, part = x.subarray(0, rows * 15);
+    const out = await run(toOnnx(m), part, [rows, 3, 5]);
+    expect(out.dims).toEqual([rows, 15]);
+    const got = out.data as Float32Array;
+    for (let r = 0; r < rows * 3; r++) {
+      const z = Array.from(part.subarray(r * 5, r * 5 + 5));
+      const e = z.map((v) => Math.exp(v - Math.max(...z)));
+      const sum = e.reduce((a, b) => a + b, 0);
+      for (let j = 0; j < 5; j++) expect(Math.abs(got[r * 5 + j]! - e[j]! / sum)).toBeLessThan(TOL);
+    }
+  });
+
   it('runs a Maxout whose pieces win in every position, so a wrong piece layout cannot pass', async () => {
     // Piece k of unit u is x·e_k·(u + 1) scaled so that which piece wins depends on the input.
     const units = 3, pieces = 4, inSize = 4;
