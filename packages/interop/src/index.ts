@@ -3,3 +3,4 @@
  * (`InteropModel`); a layer a format cannot express is refused by name, never dropped.
  */
 export type { InteropLayer, InteropModel, InteropWeight } from './records.js';
+export { toOnnx, writeOnnxFile, type OnnxExportOptions } from './onnx/index.js';

@@ -1,21 +1,14 @@
 import * as ort from 'onnxruntime-web';
+import { loadMnist } from '@loom/data';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { InteropLayer, InteropModel, InteropWeight } from '../records.js';
 import { toOnnx } from './index.js';
 import { maxAbsDiff, randomWeight, rng } from './testing.js';
 
-// Real MNIST test images through an exported model in onnxruntime. @loom/data is not a
-// dependency of @loom/interop (nothing here may depend on Loom's model or data packages), so
-// it is loaded only where the workspace makes it resolvable, and the test skips otherwise. The
-// weights are seeded random, not trained: the Loom-trained model's test lives in @loom/loom.
-type LoadMnist = (o: { limit: number; testLimit: number; shape: 'image' }) => Promise<{ test: { x: { data: Float32Array; shape: number[] } } }>;
-let loadMnist: LoadMnist | null = null;
-try {
-  const specifier = '@loom/data';
-  ({ loadMnist } = (await import(/* @vite-ignore */ specifier)) as { loadMnist: LoadMnist });
-} catch {
-  loadMnist = null;
-}
+// Real MNIST test images through an exported model in onnxruntime. @loom/data is a dev
+// dependency of @loom/interop, for this test only: the package itself depends on no Loom model
+// or data package. The weights are seeded random, not trained: the Loom-trained model's test
+// lives in @loom/loom.
 
 const ROWS = 256;
 
@@ -45,9 +38,9 @@ beforeAll(() => {
   ort.env.wasm.numThreads = 1;
 });
 
-describe.skipIf(loadMnist === null)('toOnnx on real MNIST test images', () => {
+describe('toOnnx on real MNIST test images', () => {
   it(`agrees with the float64 reference within 1e-5 on ${ROWS} test images, [n, 28, 28, 1] in NHWC`, async () => {
-    const { test } = await loadMnist!({ limit: 1, testLimit: ROWS, shape: 'image' });
+    const { test } = await loadMnist({ limit: 1, testLimit: ROWS, shape: 'image' });
     expect(test.x.shape).toEqual([ROWS, 28, 28, 1]);
     const model = mnistMlp(3);
     const session = await ort.InferenceSession.create(toOnnx(model));
