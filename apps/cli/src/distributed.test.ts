@@ -296,20 +296,22 @@ describe('loom launch: Ctrl-C', () => {
       let stdout = '', stderr = '';
       child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
       child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      // Mid-epoch 2: a little after epoch 1's checkpoint.
+      // Early in epoch 2: as soon as epoch 1's checkpoint is there (epoch 2 has 60 steps).
       const poll = setInterval(() => {
         if (!existsSync(join(tmp, 'ctrl-c', 'ckpt-1.loom'))) return;
         clearInterval(poll);
-        setTimeout(() => process.kill(launcher, 'SIGINT'), 100);
-      }, 10);
+        process.kill(launcher, 'SIGINT');
+      }, 5);
       child.on('error', reject);
       child.on('close', (code, signal) => { clearInterval(poll); resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 }); });
     });
     expect(stopped.code, stopped.stderr).toBe(130);
+    // Normally inside epoch 2 ("1 epoch done, plus N batches"); on a loaded machine the stop can
+    // land on the epoch's end, and the bits below must hold either way.
     expect(stopped.stderr).toMatch(/Interrupted: checkpoint saved to ctrl-c\/ckpt-2\.loom/);
     const resumed = await launch(args('ctrl-c', await freePort(), ['--resume']));
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toMatch(/Resuming from ctrl-c\/ckpt-2\.loom: 1 epoch done, plus \d+ batches of epoch 2/);
+    expect(resumed.stdout).toMatch(/Resuming from ctrl-c\/ckpt-2\.loom: (1 epoch done, plus \d+ batches of epoch 2|2 epochs done)/);
     const [a, b] = await Promise.all([loadModel(join(tmp, 'ctrl-c', 'ckpt-4.loom')), loadModel(join(tmp, 'clean', 'ckpt-4.loom'))]);
     expect(Buffer.from(a.params.buffer, a.params.byteOffset, a.params.byteLength).equals(Buffer.from(b.params.buffer, b.params.byteOffset, b.params.byteLength))).toBe(true);
     expect(a.trainingHistory.history).toEqual(b.trainingHistory.history);
