@@ -94,10 +94,10 @@ export async function inspectCheckpoint(path: string): Promise<string> {
   if (await isTfjsModelPath(path)) {
     const rec = await readTfjsModel(path);
     const text = summarizeCheckpoint({
-      model: { className: 'Sequential', layers: rec.layers as never, compile: { name: rec.name, inputShape: rec.inputShape } },
+      model: { className: 'Sequential', layers: rec.layers as never },
       weights: rec.weights,
     });
-    return `TensorFlow.js Layers model ${await tfjsModelJsonPath(path)} (not compiled; no optimizer state)\n${text}`;
+    return `TensorFlow.js Layers model ${await tfjsModelJsonPath(path)} (${rec.name}, input [${rec.inputShape.join(', ')}]; not compiled, no optimizer state)\n${text}`;
   }
   return summarizeCheckpoint(await loadCheckpoint(path));
 }
