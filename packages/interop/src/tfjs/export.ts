@@ -133,6 +133,9 @@ export function toTfjsLayers(model: InteropModel, options: TfjsExportOptions = {
     for (const { owner, role } of mapped.weights) {
       const w = byName.get(`${owner}/${role}`);
       if (!w) throw new InteropError('invalid', `layer '${owner}' has no weight '${owner}/${role}' in the model's weights`);
+      if (w.data.length !== w.shape.reduce((p, d) => p * d, 1)) {
+        throw new InteropError('shape-mismatch', `weight '${w.name}' has ${w.data.length} values, but its shape [${w.shape.join(', ')}] needs ${w.shape.reduce((p, d) => p * d, 1)}`);
+      }
       specs.push({ name: `${owner}/${role}`, shape: [...w.shape], dtype: 'float32' });
       data.push(w);
     }
