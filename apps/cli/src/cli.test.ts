@@ -303,7 +303,7 @@ describe('bad input', () => {
 
 describe('--help', () => {
   it('works on the program and on every command', async () => {
-    const commands = ['train', 'evaluate', 'predict', 'inspect', 'bench'];
+    const commands = ['train', 'evaluate', 'predict', 'inspect', 'export', 'bench'];
     const results = await Promise.all([loom(['--help']), ...commands.map((c) => loom([c, '--help']))]);
     expect(results[0]!.code).toBe(0);
     for (const c of commands) expect(results[0]!.stdout).toContain(`  ${c} `);

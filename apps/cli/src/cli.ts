@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerEvaluate } from './commands/evaluate.js';
+import { registerExport } from './commands/export.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLaunch } from './commands/launch.js';
 import { registerPredict } from './commands/predict.js';
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   registerEvaluate(program);
   registerPredict(program);
   registerInspect(program);
+  registerExport(program);
   registerLaunch(program);
   registerBench(program);
   program.addHelpText('after', [

