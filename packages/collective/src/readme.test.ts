@@ -18,7 +18,10 @@ it('the example prints what the README shows', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'loom-readme-'));
   try {
     writeFileSync(join(dir, 'example.mjs'), script);
-    const run = spawnSync(process.execPath, [join(dir, 'example.mjs')], { encoding: 'utf8', timeout: 30_000 });
+    // Without colours: nx sets FORCE_COLOR, which makes console.log colour the arrays it prints.
+    const env = { ...process.env, NO_COLOR: '1' };
+    delete env.FORCE_COLOR;
+    const run = spawnSync(process.execPath, [join(dir, 'example.mjs')], { encoding: 'utf8', timeout: 30_000, env });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0); // 13 would be a top-level await left unsettled when the loop drained
     expect(run.stdout).toBe(example![2]);
