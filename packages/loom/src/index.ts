@@ -5,7 +5,8 @@ export type { TrainingModel } from './training-model.js';
 export { ProgressBar } from './progress.js';
 export { loadModel, modelFromCheckpointBytes, ModelCheckpoint, inspectCheckpoint, latestCheckpoint, toCheckpointRecord, fromCheckpointRecord, saveModelSync, CheckpointError, type ModelCheckpointOptions } from './checkpointing.js';
 export type { InputData } from './inputs.js';
-export { toInteropModel, fromInteropModel } from './interop.js';
+export { toInteropModel } from './interop-record.js';
+export { fromInteropModel } from './interop.js';
 export { InteropError, writeTfjsModel, readTfjsModel, type InteropErrorKind, type InteropModel } from '@loom/interop';
 /** The whole `@loom/interop` package (the formats over plain records), for code that depends on `@loom/loom` alone, such as the CLI. */
 export * as interop from '@loom/interop';

@@ -10,6 +10,7 @@ import { assertFinite, checkFeatures, checkLabels, nonNegativeInteger, positiveI
 import { ProgressBar } from './progress.js';
 import { saveCheckpoint } from '@loom/checkpoint';
 import { toCheckpointRecord } from './checkpoint-record.js';
+import { saveTfjs } from './interop-record.js';
 import type { TrainingModel, TrainingProgress } from './training-model.js';
 import type { FeatureScaling } from '@loom/data';
 
@@ -324,8 +325,6 @@ export class Sequential extends Graph implements TrainingModel {
     if (typeof path !== 'string' || path === '') throw new TypeError('save: path must be a non-empty string');
     const format = options?.format ?? 'loom';
     if (format === 'tfjs') {
-      // Loaded on demand: interop.ts constructs Sequential, so a static import would be a circle.
-      const { saveTfjs } = await import('./interop.js');
       await saveTfjs(this, path);
       return;
     }
