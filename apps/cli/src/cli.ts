@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { shutdown } from '@loom/loom';
 import { registerBench } from './commands/bench.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerExport } from './commands/export.js';
@@ -63,5 +64,9 @@ export async function run(argv: string[]): Promise<number> {
       return EXIT.usage; // already printed through outputError
     }
     return reportError(err, argv.includes('--verbose'));
+  } finally {
+    // Ends the worker pool and says goodbye to a process group `loom train` joined, so a rank
+    // that finishes first leaves cleanly instead of looking lost to the ranks still reporting.
+    await shutdown();
   }
 }
