@@ -4,12 +4,13 @@
  * so the whole file takes seconds on two cores.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './testing.js';
 import { applyScaling, fitScaling, loadModel, tensor, toCategorical, type Tensor } from '@loom/loom';
 import { shortestFloat32 } from './commands/predict.js';
 
@@ -40,21 +41,8 @@ function loom(args: string[], onStdout?: (soFar: string, child: ReturnType<typeo
   });
 }
 
-/** dist/main.js must be newer than every source file; `npm test` builds first, a bare `vitest run` may not have. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 beforeAll(() => {
-  if (!existsSync(main) || statSync(main).mtimeMs < newestSource(join(appDir, 'src'))) {
-    execFileSync('npx', ['tsc', '-b'], { cwd: appDir, stdio: 'pipe' });
-  }
+  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'loom-cli-'));
 }, 120_000);
 

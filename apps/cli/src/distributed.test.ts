@@ -10,12 +10,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './testing.js';
 import { loadModel } from '@loom/loom';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(appDir, 'bin', 'loom.js');
 let tmp: string;
-beforeAll(() => { tmp = mkdtempSync(join(tmpdir(), 'loom-dist-cli-')); });
+beforeAll(() => {
+  ensureBuilt(['collective', 'coordinator', 'loom']);
+  tmp = mkdtempSync(join(tmpdir(), 'loom-dist-cli-'));
+}, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }

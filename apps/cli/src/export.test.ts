@@ -2,13 +2,14 @@
  * `loom export` and the TensorFlow.js model it writes, through the built command: export a
  * trained checkpoint, then `predict` and `inspect` on the model.json.
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './testing.js';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const main = join(appDir, 'dist', 'main.js');
@@ -28,21 +29,8 @@ function loom(args: string[]): Promise<Result> {
   });
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 beforeAll(() => {
-  // tsc -b builds the referenced packages (loom, interop) too when their sources changed.
-  const packages = join(appDir, '..', '..', 'packages');
-  const stale = !existsSync(main) || statSync(main).mtimeMs < Math.max(newestSource(join(appDir, 'src')), newestSource(join(packages, 'interop', 'src')), newestSource(join(packages, 'loom', 'src')));
-  if (stale) execFileSync('npx', ['tsc', '-b'], { cwd: appDir, stdio: 'pipe' });
+  ensureBuilt(['interop', 'loom']);
   tmp = mkdtempSync(join(tmpdir(), 'loom-cli-export-'));
 }, 120_000);
 

@@ -4,12 +4,13 @@
  * first start only; the launcher runs in this process where the test only watches it, and as a
  * process of its own where the test signals or kills it. One test runs the real `bin/loom.js`.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './testing.js';
 import { UsageError } from './errors.js';
 import { LOOM_BIN, Launcher, rankEnvironment, resolveLaunchConfig, watchLauncher, type LaunchConfig, type LaunchFlags } from './launcher.js';
 
@@ -109,22 +110,8 @@ function readyCount(dir: string): number {
   return readdirSync(dir).filter((f) => f.startsWith('ready-')).length;
 }
 
-/** dist/ must be newer than every source file (standalone.mjs and the CLI test use it); as cli.test.ts does. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 beforeAll(() => {
-  const main = join(appDir, 'dist', 'main.js');
-  if (!existsSync(main) || statSync(main).mtimeMs < newestSource(join(appDir, 'src'))) {
-    execFileSync('npx', ['tsc', '-b'], { cwd: appDir, stdio: 'pipe' });
-  }
+  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'loom-launch-'));
   child = join(tmp, 'child.mjs');
   standalone = join(tmp, 'standalone.mjs');
