@@ -6,11 +6,12 @@ import {
 import { scalingMethods, type ScalingMethod } from '@loom/data';
 import { optimizerFromConfig } from '@loom/optimizers';
 import { deserializeLayer } from '@loom/layers';
-import { getGlobalRandom, setSeed, formatShape } from '@loom/tensor';
+import { getGlobalRandom, setSeed } from '@loom/tensor';
 import { Callback, History, type Logs } from './callbacks.js';
 import { toCheckpointRecord } from './checkpoint-record.js';
 import { isTfjsModelPath, loadTfjs } from './interop.js';
 import { readTfjsModel, tfjsModelJsonPath } from '@loom/interop';
+import { loadWeights } from './load-weights.js';
 import { Sequential } from './model.js';
 
 export { toCheckpointRecord };
@@ -23,20 +24,7 @@ export function fromCheckpointRecord(rec: CheckpointRecord, source = 'checkpoint
   const compile = (rec.model.compile ?? {}) as { loss?: string; metrics?: string[]; name?: string; inputShape?: number[] };
   const model = new Sequential(rec.model.layers.map((l) => deserializeLayer(l as never)), { name: compile.name });
   model.build(compile.inputShape, { initialize: false });
-  const byName = new Map(rec.weights.map((w) => [w.name, w]));
-  const missing = model.slots.filter((s) => !byName.has(s.name)).map((s) => s.name);
-  const expected = new Set(model.slots.map((s) => s.name));
-  const unexpected = rec.weights.filter((w) => !expected.has(w.name)).map((w) => w.name);
-  if (missing.length || unexpected.length) {
-    throw new CheckpointError('invalid', `${source}: weights do not fit the model: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`, { path: source });
-  }
-  for (const s of model.slots) {
-    const w = byName.get(s.name)!;
-    if (w.shape.join() !== s.shape.join()) {
-      throw new CheckpointError('invalid', `${source}: weight ${s.name} has shape ${formatShape(w.shape)}, the model needs ${formatShape(s.shape)}`, { path: source });
-    }
-    model.params.set(w.data, s.offset);
-  }
+  loadWeights(model, rec.weights, source, (_problem, message) => new CheckpointError('invalid', message, { path: source }));
   if (rec.inputScaling) {
     const { method, offset, scale } = rec.inputScaling;
     if (!scalingMethods.includes(method as ScalingMethod)) {
