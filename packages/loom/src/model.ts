@@ -1,5 +1,5 @@
 import { Dataset, gatherRows } from '@loom/data';
-import { createEngine, defaultWorkers, checkWorkers, partStart, type Engine, type FaultInjection } from '@loom/coordinator';
+import { createEngine, defaultWorkers, checkWorkers, partStart, type BatchShare, type Engine, type FaultInjection } from '@loom/coordinator';
 import type { ProcessGroup } from '@loom/collective';
 import { agreeOnStart, processGroupFromEnv, trainingFingerprint } from './distributed.js';
 import { Sequential as Graph, getLoss, getMetric, identifierOf, type Identified, type Layer } from '@loom/layers';
@@ -213,6 +213,8 @@ export class Sequential extends Graph implements TrainingModel {
       // Across processes every rank must stop at the same point: a stop asked for on one rank
       // (a callback, Ctrl-C) is voted on in each step's exchange, and once more between epochs.
       let agreedStop = false;
+      // Filled in place each step: the hot loop allocates nothing.
+      const share: BatchShare = { batchRows: 0, firstRow: 0, stop: false };
       const stopped = () => (group ? agreedStop : this.stopTraining);
       const voteAtEpochEnd = async () => {
         if (!group) return;
@@ -243,7 +245,10 @@ export class Sequential extends Graph implements TrainingModel {
           if (group) {
             // A stop asked for on any rank (a callback, Ctrl-C) is voted on in the step's exchange,
             // so every rank ends after the same batch.
-            await engine.trainStep(hi - lo, seed, optimizer.iterations, { batchRows: rows, firstRow: lo, stop: this.stopTraining });
+            share.batchRows = rows;
+            share.firstRow = lo;
+            share.stop = this.stopTraining;
+            await engine.trainStep(hi - lo, seed, optimizer.iterations, share);
             agreedStop = engine.stopAgreed;
             // A request that arrived during the step stays set for the next vote.
             if (agreedStop) this.stopTraining = true;
