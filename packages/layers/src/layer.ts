@@ -53,7 +53,7 @@ export abstract class Layer {
   protected capacity = 0;
 
   constructor(config: LayerConfig = {}) {
-    this.name = config?.name ?? `${this.constructor.name.toLowerCase()}_${++nameCounter}`;
+    this.name = config?.name ?? `${snakeCase(this.constructor.name)}_${++nameCounter}`;
   }
 
   get built(): boolean {
@@ -261,6 +261,11 @@ export function weightChunkStart(weight: { shape: number[]; size: number }, part
   const rank = weight.shape.length;
   const lead = rank >= 2 ? (weight.shape[rank - 1] === 0 ? 0 : weight.size / weight.shape[rank - 1]!) : (weight.shape[0] ?? 1);
   return partStart(lead, parts, part) * (lead === 0 ? 0 : weight.size / lead);
+}
+
+/** Keras's default layer names: `MaxPooling2D` → `max_pooling2d`, `Conv2D` → `conv2d`. */
+function snakeCase(className: string): string {
+  return className.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
 /** Validates a positive integer option, naming the layer and the option. */
