@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { col2im, im2col, poolBackward, poolForward, type PoolKind } from './conv.js';
+import {
+  attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, wasmAllocator, wasmCol2im, wasmIm2col, wasmPoolBackward, wasmPoolForward,
+} from './wasm/backend.js';
 import { Random } from './random.js';
 import { window2d, type Padding, type Window2d } from './window2d.js';
 
@@ -155,3 +158,108 @@ describe('pooling (the JavaScript reference)', () => {
     expect(Array.from(y2)).toEqual(Array.from(y));
   });
 });
+
+/** The same bits, any NaN equal to any NaN (their payloads may differ between JS and wasm). */
+function expectSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
+  expect(actual.length, what).toBe(expected.length);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length), e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  for (let i = 0; i < a.length; i++)
+    if (a[i] !== e[i] && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) expect(`${what}[${i}] = ${actual[i]}`).toBe(`${what}[${i}] = ${expected[i]}`);
+}
+
+/** Channel counts around the vector width (1–3 are scalar only, 5–7 a vector and a tail) and the MNIST convnet's layers. */
+const wasmCases: Case[] = [
+  ...convCases, ...poolCases,
+  ...[1, 2, 3, 4, 5, 7, 9, 12].map((c): Case => [6, 7, c, 3, 2, 2, 1, 'same']),
+  [28, 28, 1, 3, 3, 1, 1, 'valid'], [13, 13, 32, 3, 3, 1, 1, 'valid'], [26, 26, 32, 2, 2, 2, 2, 'valid'], [11, 11, 64, 2, 2, 2, 2, 'valid'],
+  [5, 5, 6, 2, 2, 3, 3, 'same'],
+];
+
+for (const relaxed of [false, true]) {
+  describe(`the wasm conv and pooling kernels (${relaxed ? 'relaxed SIMD' : 'SIMD128'} build) against the JavaScript references`, () => {
+    const compiled = compileWasmKernels({ relaxed });
+    beforeAll(() => { attachWasmBackend(compiled!.module, createWasmMemory(1 << 22), compiled!.relaxed); });
+    afterAll(() => detachWasmBackend());
+    /** A copy of `a` in the wasm memory, and a heap copy (which the JavaScript kernel gets). */
+    const inWasm = (a: Float32Array) => { const w = wasmAllocator.float32(a.length); w.set(a); return w; };
+    const stale = (n: number) => fill(wasmAllocator.float32(n)); // outputs start with garbage: every value is overwritten
+
+    it('im2col and col2im give the same bits', () => {
+      for (const cs of wasmCases) {
+        const g = win(cs), rows = 3;
+        const x = fill(new Float32Array(inLength(rows, g))), d = fill(new Float32Array(colsLength(rows, g)));
+        const cols = new Float32Array(d.length), dx = new Float32Array(x.length);
+        im2col(x, rows, g, cols);
+        col2im(d, rows, g, dx);
+        const wCols = stale(cols.length), wDx = stale(dx.length);
+        expect(wasmIm2col(inWasm(x), rows, g, wCols)).toBe(true);
+        expect(wasmCol2im(inWasm(d), rows, g, wDx)).toBe(true);
+        expectSameBits(wCols, cols, `im2col ${cs.join(' ')}: cols`);
+        expectSameBits(wDx, dx, `col2im ${cs.join(' ')}: dx`);
+      }
+    });
+
+    it('max pooling gives the same maxima, argmax (first on ties, NaN never wins) and gradient', () => {
+      for (const cs of wasmCases) {
+        const g = win(cs), rows = 3;
+        const x = fillTies(new Float32Array(inLength(rows, g))), dy = fill(new Float32Array(outLength(rows, g)));
+        for (let i = 0; i < x.length; i += 7) x[i] = [NaN, -0, -Infinity, Infinity][(i / 7) % 4]!;
+        const y = new Float32Array(dy.length), argmax = new Float32Array(dy.length), dx = new Float32Array(x.length);
+        poolForward('max', x, rows, g, y, argmax);
+        poolBackward('max', dy, rows, g, argmax, dx);
+        const wY = stale(y.length), wArg = stale(y.length), wY2 = stale(y.length), wDx = stale(dx.length), wX = inWasm(x);
+        expect(wasmPoolForward(0, wX, rows, g, wY, wArg)).toBe(true);
+        expect(wasmPoolForward(0, wX, rows, g, wY2, null)).toBe(true);
+        expect(wasmPoolBackward(0, inWasm(dy), rows, g, wArg, wDx)).toBe(true);
+        expectSameBits(wY, y, `max pool ${cs.join(' ')}: y`);
+        expectSameBits(wY2, y, `max pool without argmax ${cs.join(' ')}: y`);
+        expectSameBits(wArg, argmax, `max pool ${cs.join(' ')}: argmax`);
+        expectSameBits(wDx, dx, `max pool backward ${cs.join(' ')}: dx`);
+      }
+    });
+
+    it('average pooling gives the same bits (it sums and divides in float64 as JavaScript does), forward and backward', () => {
+      for (const cs of wasmCases) {
+        const g = win(cs), rows = 3;
+        const x = fill(new Float32Array(inLength(rows, g))), dy = fill(new Float32Array(outLength(rows, g)));
+        const y = new Float32Array(dy.length), dx = new Float32Array(x.length);
+        poolForward('average', x, rows, g, y, null);
+        poolBackward('average', dy, rows, g, null, dx);
+        const wY = stale(y.length), wDx = stale(dx.length);
+        expect(wasmPoolForward(1, inWasm(x), rows, g, wY, stale(4))).toBe(true); // an argmax is ignored for average
+        expect(wasmPoolBackward(1, inWasm(dy), rows, g, null, wDx)).toBe(true);
+        // The brief's bar is 1e-6 relative; the kernel does better, so the test holds it to the bits.
+        for (let i = 0; i < y.length; i++) expect(Math.abs(wY[i]! - y[i]!)).toBeLessThanOrEqual(1e-6 * Math.abs(y[i]!));
+        expectSameBits(wY, y, `average pool ${cs.join(' ')}: y`);
+        expectSameBits(wDx, dx, `average pool backward ${cs.join(' ')}: dx`);
+      }
+    });
+
+    it('run through conv.ts when the operands are in wasm memory, and give a sample the bits of its batch', () => {
+      const g = win([13, 13, 32, 3, 3, 1, 1, 'valid']), rows = 3, per = g.outH * g.outW * g.kh * g.kw * g.channels, sampleIn = g.inH * g.inW * g.channels;
+      const d = inWasm(fill(new Float32Array(rows * per))), all = stale(rows * sampleIn), one = stale(sampleIn);
+      col2im(d, rows, g, all);
+      const js = new Float32Array(all.length);
+      col2im(d.slice(), rows, g, js);
+      expectSameBits(all, js, 'col2im via conv.ts');
+      for (let r = 0; r < rows; r++) {
+        col2im(d.subarray(r * per, (r + 1) * per), 1, g, one);
+        expectSameBits(one, all.subarray(r * sampleIn, (r + 1) * sampleIn), `col2im sample ${r}`);
+      }
+    });
+
+    it('decline heap operands, refuse short ones, and step aside when detached', () => {
+      const g = win([6, 6, 4, 3, 3, 1, 1, 'same']);
+      const x = stale(inLength(1, g)), cols = stale(colsLength(1, g)), y = stale(outLength(1, g));
+      expect(wasmIm2col(x.slice(), 1, g, cols)).toBe(false);
+      expect(wasmCol2im(cols, 1, g, x.slice())).toBe(false);
+      expect(wasmPoolForward(0, x, 1, g, y, new Float32Array(y.length))).toBe(false);
+      expect(wasmPoolBackward(0, y, 1, g, null, x)).toBe(false);
+      expect(() => wasmIm2col(x, 2, g, cols)).toThrow(/im2col: x has 144 elements, the window needs 288/);
+      expect(() => wasmPoolForward(1, x, 1, g, y.subarray(1), null)).toThrow(/poolForward: y has 143 elements/);
+      detachWasmBackend();
+      expect(wasmIm2col(x, 1, g, cols)).toBe(false);
+      attachWasmBackend(compiled!.module, createWasmMemory(1 << 22), compiled!.relaxed);
+    });
+  });
+}
