@@ -34,27 +34,31 @@ const demote2 = (lo: string, hi: string) =>
 
 const GEOMETRY = ['inH', 'inW', 'c', 'kh', 'kw', 'sh', 'sw', 'pt', 'pl', 'outH', 'outW'].map((n) => `(param $${n} i32)`).join(' ');
 
-/** $n bytes from $s to $d: whole vectors, then the last 16 bytes once more (a copy is idempotent), or words when shorter. */
+/** The last (n mod 16) bytes of a run of n, n < 16 here and a multiple of 4: a double word and/or a word. */
+const shortTail = (op8: string, op4: string) => `
+          (if (i32.and ${get('n')} ${k(8)}) (then ${op8} ${set('i', add(get('i'), k(8)))}))
+          (if (i32.and ${get('n')} ${k(4)}) (then ${op4}))`;
+
+/** $n bytes (a multiple of 4) from $s to $d: whole vectors, then the last 16 bytes once more (a copy is idempotent), or, under 16, 8 and 4. */
 const copyRun = (label: string) => `
         ${set('i', k(0))}
         ${loop(`${label}v`, '$i', `(i32.and ${get('n')} ${k(-16)})`, k(16), `
           (v128.store ${add(get('d'), get('i'))} (v128.load ${add(get('s'), get('i'))}))`)}
-        (if (i32.lt_u ${get('i')} ${get('n')}) (then
+        (if (i32.and ${get('n')} ${k(15)}) (then
           (if (i32.ge_u ${get('n')} ${k(16)})
             (then (v128.store ${sub(add(get('d'), get('n')), k(16))} (v128.load ${sub(add(get('s'), get('n')), k(16))})))
-            (else ${loop(`${label}s`, '$i', get('n'), k(4), `
-              (i32.store ${add(get('d'), get('i'))} (i32.load ${add(get('s'), get('i'))}))`)}))))`;
+            (else ${shortTail(`(i64.store ${get('d')} (i64.load ${get('s')}))`,
+              `(i32.store ${add(get('d'), get('i'))} (i32.load ${add(get('s'), get('i'))}))`)}))))`;
 
 /** $n zero bytes at $d, the same way. */
 const zeroRun = (label: string) => `
         ${set('i', k(0))}
         ${loop(`${label}v`, '$i', `(i32.and ${get('n')} ${k(-16)})`, k(16), `
           (v128.store ${add(get('d'), get('i'))} ${ZERO})`)}
-        (if (i32.lt_u ${get('i')} ${get('n')}) (then
+        (if (i32.and ${get('n')} ${k(15)}) (then
           (if (i32.ge_u ${get('n')} ${k(16)})
             (then (v128.store ${sub(add(get('d'), get('n')), k(16))} ${ZERO}))
-            (else ${loop(`${label}s`, '$i', get('n'), k(4), `
-              (i32.store ${add(get('d'), get('i'))} ${k(0)})`)}))))`;
+            (else ${shortTail(`(i64.store ${get('d')} (i64.const 0))`, `(i32.store ${add(get('d'), get('i'))} ${k(0)})`)}))))`;
 
 /** $d[i] += $s[i] over $n bytes: whole vectors, then one float at a time. */
 const addRun = (label: string) => `
@@ -65,12 +69,15 @@ const addRun = (label: string) => `
           (f32.store ${add(get('d'), get('i'))} (f32.add (f32.load ${add(get('d'), get('i'))}) (f32.load ${add(get('s'), get('i'))})))`)}`;
 
 /**
- * The loops im2col and col2im share: for every sample, output position and window row, with
- * $o the window row's place in cols, $iy its image row, and the covered columns' bytes: $leftB
- * of padding, then $midB read from $src + iy·rowBytes, then $rightB of padding. `inside` runs
- * for a window row inside the image vertically, `outside` for one in the padding above or below.
+ * The loops im2col and col2im share, in the reference's order: sample, output position, kernel
+ * row, with $o the window row's place in cols and $row its image row. `whole` runs for a window
+ * row inside the image ($x0 ≥ 0 and $x0 + kw ≤ inW: kw·C contiguous floats at $src), else
+ * `part`, with the covered columns kx0 ≤ kx < kx1 as $leftB bytes of padding, $midB from $src,
+ * then $rightB of padding; `outside` for a window row in the padding above or below.
+ * (Kernel rows outside output columns was tried: as fast for im2col, 3× slower for col2im,
+ * whose consecutive windows then add into the same inputs back to back.)
  */
-const patchLoops = (prefix: string, inside: string, outside: string) => `
+const patchLoops = (prefix: string, whole: string, part: string, outside: string) => `
     ${set('cB', `(i32.shl ${get('c')} ${k(2)})`)}
     ${set('runB', mul(get('kw'), get('cB')))}
     ${set('rowBytes', mul(get('inW'), get('cB')))}
@@ -83,23 +90,30 @@ const patchLoops = (prefix: string, inside: string, outside: string) => `
         ${set('ox', k(0))}
         ${loop(`${prefix}x`, '$ox', get('outW'), k(1), `
           ${set('x0', sub(mul(get('ox'), get('sw')), get('pl')))}
-          ;; the window's columns inside the image: kx0 ≤ kx < kx1
-          ${set('kx0', minS(maxS(sub(k(0), get('x0')), k(0)), get('kw')))}
-          ${set('kx1', maxS(minS(sub(get('inW'), get('x0')), get('kw')), get('kx0')))}
-          ${set('leftB', mul(get('kx0'), get('cB')))}
-          ${set('midB', mul(sub(get('kx1'), get('kx0')), get('cB')))}
-          ${set('rightB', sub(get('runB'), mul(get('kx1'), get('cB'))))}
-          ${set('src', add(get('base'), mul(add(get('x0'), get('kx0')), get('cB'))))}
+          ${set('whole', `(i32.and (i32.ge_s ${get('x0')} ${k(0)}) (i32.le_s ${add(get('x0'), get('kw'))} ${get('inW')}))`)}
+          (if ${get('whole')}
+            (then ${set('col', add(get('base'), mul(get('x0'), get('cB'))))})
+            (else ;; the window's columns inside the image: kx0 ≤ kx < kx1
+              ${set('kx0', minS(maxS(sub(k(0), get('x0')), k(0)), get('kw')))}
+              ${set('kx1', maxS(minS(sub(get('inW'), get('x0')), get('kw')), get('kx0')))}
+              ${set('leftB', mul(get('kx0'), get('cB')))}
+              ${set('midB', mul(sub(get('kx1'), get('kx0')), get('cB')))}
+              ${set('rightB', sub(get('runB'), mul(get('kx1'), get('cB'))))}
+              ${set('col', add(get('base'), mul(add(get('x0'), get('kx0')), get('cB'))))}))
           ${set('ky', k(0))}
           ${loop(`${prefix}k`, '$ky', get('kh'), k(1), `
             ${set('iy', add(get('top'), get('ky')))}
             ;; unsigned: a row above the image (iy < 0) is out of range too
-            (if (i32.ge_u ${get('iy')} ${get('inH')}) (then ${outside}) (else ${inside}))
+            (if (i32.ge_u ${get('iy')} ${get('inH')})
+              (then ${outside})
+              (else
+                ${set('src', add(get('col'), mul(get('iy'), get('rowBytes'))))}
+                (if ${get('whole')} (then ${whole}) (else ${part}))))
             ${set('o', add(get('o'), get('runB')))}`)}`)}`)}
       ${set('base', add(get('base'), get('sampleBytes')))}`)}`;
 
-const PATCH_LOCALS = ['r', 'oy', 'ox', 'ky', 'iy', 'top', 'x0', 'kx0', 'kx1', 'cB', 'runB', 'rowBytes', 'sampleBytes', 'base', 'o',
-  'leftB', 'midB', 'rightB', 'src', 'd', 's', 'n', 'i'].map((n) => `(local $${n} i32)`).join(' ');
+const PATCH_LOCALS = ['r', 'oy', 'ox', 'ky', 'iy', 'top', 'x0', 'whole', 'kx0', 'kx1', 'cB', 'runB', 'rowBytes', 'sampleBytes', 'base',
+  'o', 'col', 'leftB', 'midB', 'rightB', 'src', 'd', 's', 'n', 'i'].map((n) => `(local $${n} i32)`).join(' ');
 
 const im2col = `
   ;; cols (rows·outH·outW window rows of kw·C floats each, per kernel row) from x, zeros where
@@ -108,11 +122,12 @@ const im2col = `
     ${PATCH_LOCALS}
     ${set('base', get('x'))}
     ${set('o', get('cols'))}
-    ${patchLoops('ic', `
-              ${set('d', get('o'))} ${set('n', get('leftB'))} ${zeroRun('icl')}
-              ${set('d', add(get('o'), get('leftB')))} ${set('s', add(get('src'), mul(get('iy'), get('rowBytes'))))} ${set('n', get('midB'))} ${copyRun('icm')}
-              ${set('d', add(get('d'), get('midB')))} ${set('n', get('rightB'))} ${zeroRun('icr')}`,
-      `${set('d', get('o'))} ${set('n', get('runB'))} ${zeroRun('ico')}`)}
+    ${patchLoops('ic',
+      `${set('d', get('o'))} ${set('s', get('src'))} ${set('n', get('runB'))} ${copyRun('icw')}`, `
+                    ${set('d', get('o'))} ${set('n', get('leftB'))} ${zeroRun('icl')}
+                    ${set('d', add(get('o'), get('leftB')))} ${set('s', get('src'))} ${set('n', get('midB'))} ${copyRun('icm')}
+                    ${set('d', add(get('d'), get('midB')))} ${set('n', get('rightB'))} ${zeroRun('icr')}`,
+      `${set('d', get('o'))} ${set('n', get('runB'))} ${zeroRun('icz')}`)}
   )`;
 
 const col2im = `
@@ -120,11 +135,12 @@ const col2im = `
   ;; sample in output-position order.
   (func (export "col2im") (param $dcols i32) (param $rows i32) (param $dx i32) ${GEOMETRY}
     ${PATCH_LOCALS}
-    (memory.fill ${get('dx')} ${k(0)} ${mul(get('rows'), mul(mul(get('inH'), get('inW')), (`(i32.shl ${get('c')} ${k(2)})`)))})
+    (memory.fill ${get('dx')} ${k(0)} ${mul(get('rows'), mul(mul(get('inH'), get('inW')), `(i32.shl ${get('c')} ${k(2)})`))})
     ${set('base', get('dx'))}
     ${set('o', get('dcols'))}
-    ${patchLoops('ci', `
-              ${set('d', add(get('src'), mul(get('iy'), get('rowBytes'))))} ${set('s', add(get('o'), get('leftB')))} ${set('n', get('midB'))} ${addRun('cia')}`,
+    ${patchLoops('ci',
+      `${set('d', get('src'))} ${set('s', get('o'))} ${set('n', get('runB'))} ${addRun('ciw')}`,
+      `${set('d', get('src'))} ${set('s', add(get('o'), get('leftB')))} ${set('n', get('midB'))} ${addRun('cip')}`,
       '')}
   )`;
 
