@@ -16,7 +16,7 @@
  * does not depend on how many rows share its batch, nor on its position.
  */
 import { convWat } from './conv-wat.js';
-import { loop, minU } from './wat.js';
+import { loop, minU as min } from './wat.js';
 
 /**
  * From this many rows of C, B's column panels are packed even when its rows are contiguous: the
@@ -34,7 +34,6 @@ export function kernelsWat(options: { relaxed: boolean }): string {
       : `(local.set ${acc} (f32x4.add (local.get ${acc}) (f32x4.mul (local.get ${x}) (local.get ${y}))))`;
   const accs = Array.from({ length: 8 }, (_, i) => `$c${i}`);
   const zero = '(v128.const i32x4 0 0 0 0)';
-  const min = minU;
   // Pack A into ceil(m/4) panels of k×4 floats at $packA.
   const packA = `
     (local.set $dst (local.get $packA))
