@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sequential } from './model.js';
 import { loadModel } from './index.js';
+import { Callback } from './callbacks.js';
+import { ModelCheckpoint } from './checkpointing.js';
 
 let data: { x: Tensor; y: Tensor; testX: Tensor; testY: Tensor };
 beforeAll(async () => {
@@ -110,6 +112,33 @@ describe('convnets with BatchNormalization train data-parallel, bit for bit', ()
       expect(again.params).toEqual(model.params);
       const a = await model.predict(head(data.testX, 64)), b = await again.predict(head(data.testX, 64));
       expect(b.data).toEqual(a.data);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Ctrl-C mid-epoch on 2 workers, resumed on 3, ends with the bits of a run never stopped', async () => {
+    const x = head(data.x, 900), y = head(data.y, 900);
+    const options = { batchSize: 128, seed: 6, verbose: 0 as const };
+    const straight = bnConvnet();
+    straight.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+    await straight.fit(x, y, { ...options, epochs: 2, workers: 2 });
+    const dir = await mkdtemp(join(tmpdir(), 'loom-cnn-'));
+    try {
+      const model = bnConvnet();
+      model.compile({ loss: 'categorical_crossentropy', optimizer: 'adam', metrics: ['accuracy'] });
+      const ckpt = new ModelCheckpoint({ filepath: join(dir, 'cnn-{epoch}.loom') });
+      class InterruptAt extends Callback {
+        override onBatchEnd(batch: number) {
+          if (batch === 2 && this.model.progress.epoch === 1) process.emit('SIGINT', 'SIGINT');
+        }
+      }
+      await model.fit(x, y, { ...options, epochs: 2, workers: 2, callbacks: [ckpt, new InterruptAt()] });
+      expect(ckpt.interrupted).toBe('SIGINT');
+      const resumed = await loadModel(ckpt.lastSaved!);
+      await resumed.fit(x, y, { ...options, epochs: 2, workers: 3, initialEpoch: resumed.progress.epoch });
+      expect(resumed.params).toEqual(straight.params);
+      expect(resumed.trainingHistory.history).toEqual(straight.trainingHistory.history);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
