@@ -278,8 +278,11 @@ export function cnnReport(config: CnnConfig, m: CnnMeasurements, cpu: string): P
   for (const r of targetRows) notes.push(`Target ${verdict(r.met)}: ${r.target}: ${r.measured}.`);
   for (const c of m.curves) notes.push(`${c.detail}: ${c.accuracy.map((a) => fmtPercent(a, 2)).join(', ')} after epochs 1–${c.accuracy.length}.`);
   for (const x of m.missing) notes.push(`${x.what} not measured: ${x.reason}.`);
+  for (const e of m.timed) {
+    if (e.framework === 'Loom' && e.timing.workers !== e.workers) notes.push(`${e.id}: fit ran ${e.timing.workers} worker${e.timing.workers === 1 ? '' : 's'}, not the ${e.workers} asked for (the coordinator's usefulWorkers), so its ratios compare that.`);
+  }
   const torchTimed = m.timed.filter((e) => e.framework.startsWith('PyTorch'));
-  notes.push(`Loom and PyTorch are timed on ${config.loomSteps} / ${config.torchSteps} steps of batch ${config.batchSize} after ${config.loomWarmupSteps} / ${config.torchWarmupSteps} warm-up steps and scaled to ${steps} steps (${config.epochSamples.toLocaleString('en-US')} samples); tfjs-cpu on ${config.tfjsCpuSteps} step(s) after ${config.tfjsCpuWarmupSteps}, in a child killed after ${config.tfjsCpuDeadlineS} s.${torchTimed.length ? '' : ' PyTorch did not run.'} CPU: ${cpu}.`);
+  notes.push(`Loom and PyTorch are timed on ${config.loomSteps} / ${config.torchSteps} steps of batch ${config.batchSize} after ${config.loomWarmupSteps} / ${config.torchWarmupSteps} warm-up steps and scaled to ${steps} steps (${config.epochSamples.toLocaleString('en-US')} samples)${config.tfjsCpuSteps > 0 ? `; tfjs-cpu on ${config.tfjsCpuSteps} step(s) after ${config.tfjsCpuWarmupSteps}, in a child killed ${config.tfjsCpuDeadlineS} s after its first step began` : ''}.${torchTimed.length ? '' : ' PyTorch did not run.'} CPU: ${cpu}.`);
 
   const chartSeries: Series[] = m.curves.map((c) => ({ name: c.detail, points: c.accuracy.map((a, e): [number, number] => [e + 1, 100 * a]) }));
   const lastEpoch = Math.max(epochs, 2);
@@ -310,9 +313,15 @@ export async function runCnn(config: CnnConfig): Promise<SuiteResult> {
   } else {
     const kernels = loomKernelsLabel();
     for (const workers of config.loomWorkers) {
-      const timing = await timeLoomCnnSteps(data, { batchSize: config.batchSize, workers, warmupSteps: config.loomWarmupSteps, steps: config.loomSteps, seed: config.seed });
-      log(`cnn: Loom, ${workers} worker(s): ${fmt(timing.msPerStep)} ms/step`);
-      m.timed.push({ id: timedId('Loom', workers, 'worker'), framework: 'Loom', backend: `${kernels}, ${timing.workers} worker${timing.workers === 1 ? '' : 's'}`, workers, timing });
+      // A failure of Loom's new layers is recorded, not fatal: the peers' figures of this run still count.
+      try {
+        const timing = await timeLoomCnnSteps(data, { batchSize: config.batchSize, workers, warmupSteps: config.loomWarmupSteps, steps: config.loomSteps, seed: config.seed });
+        log(`cnn: Loom, ${workers} worker(s): ${fmt(timing.msPerStep)} ms/step`);
+        m.timed.push({ id: timedId('Loom', workers, 'worker'), framework: 'Loom', backend: `${kernels}, ${timing.workers} worker${timing.workers === 1 ? '' : 's'}`, workers, timing });
+      } catch (e) {
+        m.missing.push({ what: `Loom's timing on ${workers} worker(s)`, reason: `it failed: ${(e as Error).message}` });
+        log(`cnn: Loom, ${workers} worker(s) failed: ${(e as Error).stack ?? String(e)}`);
+      }
     }
   }
 
@@ -343,11 +352,16 @@ export async function runCnn(config: CnnConfig): Promise<SuiteResult> {
 
   // Accuracy per epoch: the full recipe (or the quick subset), Loom on all cores and PyTorch on as many threads.
   if (!loomMissing) {
-    const r = await trainLoomCnn(data, {
-      batchSize: config.batchSize, workers: config.curveWorkers, epochs: config.epochs, samples: config.samples, seed: config.seed,
-      onEpoch: (e, a, s) => log(`cnn: Loom curve, epoch ${e}: ${fmtPercent(a, 2)} (${fmt(s)} s)`),
-    });
-    m.curves.push({ name: 'Loom', detail: `Loom, ${r.workers} worker${r.workers === 1 ? '' : 's'}`, ...r });
+    try {
+      const r = await trainLoomCnn(data, {
+        batchSize: config.batchSize, workers: config.curveWorkers, epochs: config.epochs, samples: config.samples, seed: config.seed,
+        onEpoch: (e, a, s) => log(`cnn: Loom curve, epoch ${e}: ${fmtPercent(a, 2)} (${fmt(s)} s)`),
+      });
+      m.curves.push({ name: 'Loom', detail: `Loom, ${r.workers} worker${r.workers === 1 ? '' : 's'}`, ...r });
+    } catch (e) {
+      m.missing.push({ what: "Loom's accuracy curve", reason: `it failed: ${(e as Error).message}` });
+      log(`cnn: Loom curve failed: ${(e as Error).stack ?? String(e)}`);
+    }
   }
   if (config.torchCurve && torchMissing === null && config.torchThreads.length > 0) {
     const r = await trainTorchCnn({ ...config.torch, batchSize: config.batchSize, epochs: config.epochs, samples: config.samples, testLimit: config.testLimit, seed: config.seed, threads: config.curveWorkers });
