@@ -130,6 +130,27 @@ describe('loom train, evaluate, predict, inspect', () => {
     expect(r.stdout).toMatch(/Progress: epoch 1, step 0/);
   });
 
+  it('--model cnn trains Keras\'s convnet on MNIST images; inspect, evaluate and predict take its checkpoint', async () => {
+    const r = await loom(['train', '--model', 'cnn', '--limit', '600', '--epochs', '1', '--seed', '3', '--checkpoint-dir', 'cnn', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.model).toBe('Conv2D 32 3×3 → MaxPooling2D 2×2 → Conv2D 64 3×3 → MaxPooling2D 2×2 → Flatten → Dropout 0.5 → Dense 10');
+    expect(out.batchSize).toBe(128);
+    const cnn = join(tmp, 'cnn', 'ckpt-1.loom');
+    const inspect = await loom(['inspect', cnn]);
+    expect(inspect.stdout).toMatch(/Conv2D\s+conv2d_\d+\s+filters=32, kernelSize=\[3, 3\], strides=\[1, 1\], padding=valid/);
+    expect(inspect.stdout).toMatch(/MaxPooling2D\s+max_pooling2d_\d+\s+poolSize=\[2, 2\]/);
+    expect(inspect.stdout).toMatch(/\/kernel\s+\[3, 3, 32, 64\]\s+18,432/);
+    expect(inspect.stdout).toContain('Total params: 34,826');
+    const evaluate = await loom(['evaluate', cnn, '--limit', '200']);
+    expect(evaluate.code, evaluate.stderr).toBe(0);
+    const predict = await loom(['predict', cnn, '--input', join(mnistDir, 't10k-images-idx3-ubyte'), '--limit', '5', '--output', 'cnn-preds.csv']);
+    expect(predict.code, predict.stderr).toBe(0);
+    expect(readFileSync(join(tmp, 'cnn-preds.csv'), 'utf8').trimEnd().split('\n')).toHaveLength(6);
+    expectOneLineError(await loom(['train', '--model', 'cnn', '--layers', '10']), 2, /--layers applies to --model mlp/);
+    expectOneLineError(await loom(['train', '--model', 'cnn', '--data', 'x.csv']), 2, /--model cnn trains on MNIST images/);
+  });
+
   it('trains on a CSV file with --data and --label-column', async () => {
     const lines = ['x1,kind,x2'];
     for (let i = 0; i < 120; i++) lines.push(`${(i % 3) * 3 + (i % 7) / 7},${i % 3},${(i % 5) / 5}`);

@@ -91,3 +91,13 @@ function isIdx(path: string): boolean {
   const ext = extname(path).toLowerCase();
   return ext === '.idx' || /-ubyte$|\.idx\d-ubyte$|\.idx\d$/.test(path);
 }
+
+/**
+ * Flat rows reshaped (no copy) to an image model's input shape when their sizes agree: MNIST and
+ * IDX files load as rows, and a model built or resumed with an image input takes `[n, h, w, c]`.
+ */
+export function asModelInput(model: { inputShape: number[] }, x: Tensor): Tensor {
+  const shape = model.inputShape;
+  if (shape.length < 2 || x.shape.length !== 2 || x.shape[1] !== shape.reduce((p, d) => p * d, 1)) return x;
+  return x.reshape([x.shape[0]!, ...shape]);
+}

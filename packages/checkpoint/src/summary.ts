@@ -1,7 +1,7 @@
 import type { CheckpointRecord, LayerRecord } from './records.js';
 
 // Config keys worth a column in `loom inspect`, in the order a reader looks for them.
-const KEY_CONFIG = ['units', 'activation', 'rate', 'pieces', 'alpha', 'inputShape', 'batchInputShape', 'targetShape'];
+const KEY_CONFIG = ['units', 'filters', 'kernelSize', 'poolSize', 'strides', 'padding', 'activation', 'rate', 'pieces', 'alpha', 'momentum', 'epsilon', 'inputShape', 'batchInputShape', 'targetShape'];
 // Shown elsewhere (name) or noise in a summary.
 const HIDDEN_CONFIG = new Set(['name', 'trainable', 'dtype']);
 const MAX_CONFIG_CHARS = 72;

@@ -58,6 +58,6 @@ export function tearDownBackend(wasm: WasmSetup | null): void {
 
 /** Bytes an engine's memory should start with: parameters, gradient, slots, batch, step buffers of `capacity` rows. */
 export function estimateBytes(model: Sequential, slots: number, maxRows: number, capacity: number): number {
-  const perRow = model.layers.reduce((sum, l) => sum + 4 * l.outputSize + l.inputSize, 0);
+  const perRow = model.layers.reduce((sum, l) => sum + l.stepWidth, 0);
   return 4 * (model.countParams() * (2 + slots) + maxRows * (model.inputSize + model.outputSize) + capacity * perRow) + (1 << 20);
 }

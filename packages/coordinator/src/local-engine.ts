@@ -48,13 +48,13 @@ export class LocalEngine implements Engine {
     if (fault && fault.worker === 0 && fault.atStep === t) throw new Error(`injected fault at step ${t}`);
     const replica = this.replica, exchange = this.exchange;
     if (!exchange) {
-      replica.trainRows(this.x, this.y, rows, 0, 1, seed, step);
+      this.rows(rows, seed, step, rows, 0);
       replica.trainChunk(this.x, rows, 0, 1, t);
       replica.batchStats(this.x, this.y, rows, this.stats);
     } else {
       const s = checkShare(share, rows);
       if (rows > 0) {
-        replica.trainRows(this.x, this.y, rows, 0, 1, seed, step, s.batchRows, s.firstRow);
+        this.rows(rows, seed, step, s.batchRows, s.firstRow);
         replica.chunkGradients(this.x, rows, 0, 1);
         replica.batchStats(this.x, this.y, rows, this.stats);
       } else exchange.noRows();
@@ -62,6 +62,15 @@ export class LocalEngine implements Engine {
       replica.chunkUpdate(0, 1, t);
     }
     optimizer.iterations = t;
+  }
+
+  /** The row stage alone: its batch syncs have no one else to wait for. */
+  private rows(rows: number, seed: number, step: number, batchRows: number, firstRow: number): void {
+    const replica = this.replica;
+    if (replica.trainRows(this.x, this.y, rows, 0, 1, seed, step, batchRows, firstRow)) return;
+    while (!replica.resumeRows()) {
+      // the whole batch is this thread's
+    }
   }
 
   async evaluate(x: Float32Array, y: Float32Array, n: number, batchSize: number): Promise<Float64Array> {

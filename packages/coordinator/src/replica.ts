@@ -80,17 +80,20 @@ export class Replica {
    * forward and backward to every layer's output gradient, in this shard's window of the step
    * buffers. The loss is scaled by the batch size, not the shard's. Across processes `rows` is
    * this rank's share, `batchRows` the whole global batch and `firstRow` the share's first row
-   * in it: the scale and the dropout keys are the global batch's, as in one process.
+   * in it: the scale and the dropout keys are the global batch's, as in one process. Returns
+   * false when it stopped at a batch sync (`resumeRows` once every worker is there), true when done.
    */
   trainRows(
     x: Float32Array, y: Float32Array, rows: number, shard: number, shards: number, seed: number, step: number,
     batchRows = rows, firstRow = 0,
-  ): void {
+  ): boolean {
     // Room for any shard count (a key of rows·1024 + shard·32 + shards collided from 32 workers on).
     const key = (rows * 4096 + shard) * 4096 + shards;
     let v = this.shardViews.get(key);
     if (!v) {
-      const from = partStart(rows, shards, shard), to = partStart(rows, shards, shard + 1);
+      // A worker past the active ones has an empty shard at the batch's end: it still stops at
+      // every batch sync and combines the whole batch's statistics for its chunk of the weights.
+      const from = shard < shards ? partStart(rows, shards, shard) : rows, to = shard < shards ? partStart(rows, shards, shard + 1) : rows;
       v = { x: x.subarray(from * this.inputSize, to * this.inputSize), y: y.subarray(from * this.labelWidth, to * this.labelWidth), from, rows: to - from };
       this.shardViews.set(key, v);
     }
@@ -99,8 +102,19 @@ export class Replica {
     info.seed = seed;
     info.step = step;
     info.rowOffset = firstRow + v.from;
+    info.batchRows = rows;
     this.model.setWindow(v.from);
-    this.model.backwardRows(v.x, v.y, v.rows, this.loss, 1 / batchRows, info);
+    return this.model.beginRows(v.x, v.y, v.rows, this.loss, 1 / batchRows, info);
+  }
+
+  /** Goes on with the row stage after every worker reached the batch sync it stopped at; true when done. */
+  resumeRows(): boolean {
+    return this.model.resumeRows();
+  }
+
+  /** The number of batch syncs in the row stage: what a worker of a threaded step waits at, besides its end. */
+  get batchSyncs(): number {
+    return this.model.batchSyncs;
   }
 
   /**
@@ -132,6 +146,7 @@ export class Replica {
     if (!ranges) this.chunkRanges.set(key, (ranges = model.weightChunks(part, parts)));
     const params = model.params, grads = model.grads, slots = opt.slots[0]!;
     for (let i = 0; i < ranges.length; i += 2) opt.updateRange(params, grads, slots, ranges[i]!, ranges[i + 1]!, t);
+    model.updateState(part, parts);
   }
 
   /** The whole batch's [loss sum, metric sums…] into `stats` (overwritten), from the last step's outputs. */

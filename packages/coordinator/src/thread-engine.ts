@@ -34,7 +34,8 @@ export class ThreadEngine implements Engine {
   /** A worker computes a shard only when it brings this much work (see usefulWorkers). */
   readonly minWorkPerWorker: number;
   readonly backend: 'wasm' | 'js';
-  private readonly params: number;
+  /** The model's work per sample (`Sequential.workPerSample`): how many workers a batch keeps busy. */
+  private readonly work: number;
   private readonly state: SharedState;
   private readonly options: EngineOptions;
   private readonly spec: ReplicaSpec;
@@ -59,8 +60,8 @@ export class ThreadEngine implements Engine {
       throw new RangeError('faultInjection: worker 0 is the main thread; an exit fault needs a worker thread (1 or more)');
     }
     const { model, optimizer } = options;
-    this.params = model.countParams();
-    if (!optimizer.built) optimizer.build([this.params]);
+    this.work = model.workPerSample();
+    if (!optimizer.built) optimizer.build([model.countParams()]);
     this.statsWidth = 1 + options.metrics.length;
     const capacity = stepCapacity(options.maxRows, this.workers);
     const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(model, optimizer.slotNames.length, options.maxRows, capacity));
@@ -167,7 +168,7 @@ export class ThreadEngine implements Engine {
     const ctrl = this.state.control;
     const t = this.options.optimizer.iterations + 1;
     // createEngine's rule for this batch (the last of an epoch may be smaller), at least a row each.
-    const active = Math.min(rows, usefulWorkers(this.workers, this.params, rows, this.minWorkPerWorker));
+    const active = Math.min(rows, usefulWorkers(this.workers, this.work, rows, this.minWorkPerWorker));
     ctrl[Ctrl.ROWS] = rows;
     ctrl[Ctrl.ACTIVE] = active;
     ctrl[Ctrl.T] = t;
@@ -188,7 +189,12 @@ export class ThreadEngine implements Engine {
     try {
       const fault = this.fault;
       if (fault && fault.worker === 0 && fault.atStep === t) throw new Error(`injected fault in worker 0 at step ${t}`);
-      main.trainRows(this.x, this.y, rows, 0, active, seed, step, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
+      // A layer with batch statistics stops the row stage until every worker's rows are in.
+      let done = main.trainRows(this.x, this.y, rows, 0, active, seed, step, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
+      while (!done) {
+        await mainBarrier(ctrl, workers, this.spinMs, crew.failure);
+        done = main.resumeRows();
+      }
       await mainBarrier(ctrl, workers, this.spinMs, crew.failure);
       main.chunkGradients(this.x, rows, 0, workers);
       main.batchStats(this.x, this.y, rows, this.stats);

@@ -84,7 +84,12 @@ export default function serve({ port }: ServeTask): Promise<void> {
               if (fault.kind === 'exit') process.exit(1);
               throw new Error(`injected fault in worker ${index} at step ${t}`);
             }
-            if (index < active) r.trainRows(s.x, s.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
+            // A worker past the active ones runs an empty shard: it still meets every batch sync.
+            let done = r.trainRows(s.x, s.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
+            while (!done) {
+              barrier(ctrl, workers, spin);
+              done = r.resumeRows();
+            }
             // Every shard's rows of every step buffer are written, and nobody reads the
             // parameters again this step: the chunk owners may read all rows and update.
             barrier(ctrl, workers, spin);

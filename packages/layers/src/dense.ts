@@ -1,5 +1,6 @@
 import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
-import { gemm, wasmActivationGradBias, wasmBiasActivation } from '@loom/tensor';
+import { gemm } from '@loom/tensor';
+import { activationGrad, biasActivation } from './epilogue.js';
 import { identifierOf, type Identified } from './identifiers.js';
 import { checkInitializer } from './initializers.js';
 import { KernelGradient } from './weight-gradient.js';
@@ -56,15 +57,28 @@ export class Dense extends Layer {
     if (config.inputShape) this.declaredInputShape = [...config.inputShape];
   }
 
+  /** Keras's rule: the last axis becomes `units`; the axes before it are positions, each its own row. */
   computeOutputShape(inputShape: readonly number[]): number[] {
-    return [this.units];
+    return [...inputShape.slice(0, -1), this.units];
   }
 
   override build(inputShape: readonly number[]): void {
-    const inSize = inputShape.reduce((p, d) => p * d, 1);
-    super.build([inSize]);
-    this.kernel = this.addWeight('kernel', [inSize, this.units], this.kernelInitializer);
+    if (inputShape.length === 0) throw new RangeError(`dense ${this.name}: needs an input with at least one axis, got a scalar`);
+    super.build(inputShape);
+    const features = inputShape[inputShape.length - 1]!;
+    this.positions = features === 0 ? 0 : this.inputSize / features;
+    this.kernel = this.addWeight('kernel', [features, this.units], this.kernelInitializer);
     if (this.useBias) this.bias = this.addWeight('bias', [this.units], this.biasInitializer);
+  }
+
+  /**
+   * Rows of the layer's matrix products per sample: 1 for a vector input, h·w for `[h, w, c]`
+   * (Keras applies Dense to the last axis of any input), so a step works on rows · positions.
+   */
+  private positions = 1;
+
+  override get workPerSample(): number {
+    return this.paramCount * this.positions;
   }
 
   override get outputActivation(): string {
@@ -73,7 +87,8 @@ export class Dense extends Layer {
 
   // Step buffers: z (pre-activation), y (output; z itself when linear), dz, dx.
   protected bufferWidths(): number[] {
-    return [this.units, this.activation === 'linear' ? 0 : this.units, this.units, this.inputSize];
+    const out = this.outputSize;
+    return [out, this.activation === 'linear' ? 0 : out, out, this.inputSize];
   }
 
   protected bindWindow([z, y, dz, dx]: Float32Array[]): void {
@@ -91,28 +106,19 @@ export class Dense extends Layer {
     this.checkBuilt();
     this.ensureCapacity(rows);
     this.x = x;
-    const inSize = this.inputSize, units = this.units, z = this.z;
+    const inSize = this.kernel.shape[0]!, units = this.units, z = this.z;
+    rows *= this.positions;
     gemm(rows, units, inSize, x, false, this.kernel.value, false, z);
-    // Bias and activation in one wasm pass when the buffers live there and it has the activation.
-    if (wasmBiasActivation(z, this.y, this.bias ? this.bias.value : null, rows, units, this.activation, this.alpha)) return this.y;
-    if (this.bias) {
-      const b = this.bias.value;
-      for (let r = 0, o = 0; r < rows; r++, o += units) for (let j = 0; j < units; j++) z[o + j] += b[j]!;
-    }
-    this.act.forward(z, this.y, rows * units, units, this.alpha);
+    biasActivation(z, this.y, this.bias ? this.bias.value : null, rows, units, this.act, this.alpha);
     return this.y;
   }
 
   backward(dy: Float32Array, rows: number, needInputGrad: boolean, preActivation = false): Float32Array | null {
-    const inSize = this.inputSize, units = this.units;
+    const inSize = this.kernel.shape[0]!, units = this.units;
+    rows *= this.positions;
     const through = preActivation ? 'linear' : this.activation;
     const dz = this.dz;
-    // dz lands in the layer's own buffer even when it equals dy, because the weight gradient
-    // reads every worker's rows of it. In one wasm pass, or the JavaScript kernels.
-    if (!wasmActivationGradBias(this.z, dy, dz, null, rows, units, through, this.alpha)) {
-      if (through === 'linear') for (let i = 0, n = rows * units; i < n; i++) dz[i] = dy[i]!;
-      else this.act.backward(this.z, this.y, dy, dz, rows * units, units, this.alpha);
-    }
+    activationGrad(this.z, this.y, dy, dz, rows, units, this.act, through, this.alpha);
     if (!needInputGrad) return null;
     // dx = dz·Wᵀ: the transpose is a gemm flag, not a copy.
     gemm(rows, inSize, units, dz, false, this.kernel.value, true, this.dx);
@@ -120,7 +126,7 @@ export class Dense extends Layer {
   }
 
   override weightGradients(input: Float32Array, rows: number, part: number, parts: number): void {
-    this.gradient.compute(this.kernel, this.bias, input, this.wholeBuffer(2), rows, part, parts);
+    this.gradient.compute(this.kernel, this.bias, input, this.wholeBuffer(2), rows * this.positions, part, parts);
   }
 
   override getConfig(): DenseConfig {

@@ -4,6 +4,9 @@ export { Activation, type ActivationConfig } from './activation-layer.js';
 export { Dropout, type DropoutConfig } from './dropout.js';
 export { Flatten, type FlattenConfig } from './flatten.js';
 export { Maxout, type MaxoutConfig } from './maxout.js';
+export { Conv2D, type Conv2DConfig } from './conv2d.js';
+export { MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, type Pooling2DConfig, type GlobalAveragePooling2DConfig } from './pooling.js';
+export { BatchNormalization, type BatchNormalizationConfig } from './batch-norm.js';
 export {
   initialize, initializerNames, type Initializer, InitializerSpec, Zeros, Ones, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
   LecunUniform, LecunNormal, RandomNormal, RandomUniform,

@@ -8,6 +8,11 @@ export interface StepInfo {
   step: number;
   /** Index within the whole batch of this shard's first row, so masks do not depend on sharding. */
   rowOffset: number;
+  /**
+   * Rows of the batch in this process's step buffers (from row 0), when a layer with batch
+   * statistics reads every worker's rows; the shard's own rows when absent (one party).
+   */
+  batchRows?: number;
 }
 
 /** A weight a layer asks for; the model places its value and gradient in flat parameter buffers. */
@@ -16,6 +21,12 @@ export interface WeightSpec {
   shape: number[];
   initializer: string;
   size: number;
+  /**
+   * False for state a layer updates itself (BatchNormalization's moving statistics): it lives in
+   * the flat parameters, so checkpoints, `getWeights` and broadcasts carry it, but the optimizer
+   * never touches it and its gradient stays zero.
+   */
+  trainable: boolean;
   value: Float32Array;
   grad: Float32Array;
 }
@@ -42,7 +53,7 @@ export abstract class Layer {
   protected capacity = 0;
 
   constructor(config: LayerConfig = {}) {
-    this.name = config?.name ?? `${this.constructor.name.toLowerCase()}_${++nameCounter}`;
+    this.name = config?.name ?? `${snakeCase(this.constructor.name)}_${++nameCounter}`;
   }
 
   get built(): boolean {
@@ -61,7 +72,16 @@ export abstract class Layer {
     return this.outSize;
   }
 
-  /** Number of trainable values. */
+  /**
+   * Multiply-adds of one sample's forward pass, roughly: what decides whether a batch is worth
+   * splitting between threads. A layer's weights by default (each used once per sample, as in
+   * Dense); a convolution uses its kernel at every output position.
+   */
+  get workPerSample(): number {
+    return this.paramCount;
+  }
+
+  /** Number of values in the layer's weights, trainable or not (Keras's `count_params`). */
   get paramCount(): number {
     return this.weights.reduce((p, w) => p + w.size, 0);
   }
@@ -75,9 +95,9 @@ export abstract class Layer {
   }
 
   /** Declares a weight; its storage is bound later by the model (`WeightSpec.value`/`grad`). */
-  protected addWeight(name: string, shape: number[], initializer: string): WeightSpec {
+  protected addWeight(name: string, shape: number[], initializer: string, trainable = true): WeightSpec {
     checkInitializer(initializer, `${this.name}.${name} initializer`);
-    const w: WeightSpec = { name: `${this.name}/${name}`, shape, initializer, size: shape.reduce((p, d) => p * d, 1), value: EMPTY, grad: EMPTY };
+    const w: WeightSpec = { name: `${this.name}/${name}`, shape, initializer, size: shape.reduce((p, d) => p * d, 1), trainable, value: EMPTY, grad: EMPTY };
     this.weights.push(w);
     return w;
   }
@@ -122,6 +142,11 @@ export abstract class Layer {
    * `bufferWidths` order (each view runs to the end of its buffer).
    */
   protected abstract bindWindow(views: Float32Array[]): void;
+
+  /** Floats per sample of all the layer's step buffers together (what a batch row costs in memory). */
+  get stepWidth(): number {
+    return this.bufferWidths().reduce((p, w) => p + w, 0);
+  }
 
   private buffers: Float32Array[] = [];
   private widths: number[] = [];
@@ -192,6 +217,30 @@ export abstract class Layer {
    */
   weightGradients(_input: Float32Array, _rows: number, _part: number, _parts: number): void {}
 
+  /**
+   * How often a training step's row stage must stop in this layer until every worker's rows
+   * have reached it: 0 for a layer whose rows are independent, 2 (once forward, once backward)
+   * for one with batch statistics. There, `gatherRowStats` records what this window's rows
+   * contribute, then every worker waits for all of them, then `forward`/`backward` go on with
+   * the statistics of the whole batch.
+   */
+  get batchSyncs(): number {
+    return 0;
+  }
+
+  /**
+   * A layer with `batchSyncs`: this window's rows' share of the batch statistics of the pass
+   * that is about to run (forward: from the input x; backward: from the output gradient dy),
+   * written into the step buffers, where every worker reads every row's after the wait.
+   */
+  gatherRowStats(_pass: 'forward' | 'backward', _data: Float32Array, _rows: number): void {}
+
+  /**
+   * Updates state the layer keeps besides trainable weights (moving statistics) for part `part`
+   * of `parts`, after the step's gradient is final; the parts cover each state weight once.
+   */
+  updateState(_part: number, _parts: number): void {}
+
   protected checkBuilt(): void {
     if (!this.built) throw new Error(`Layer ${this.name} is not built: add it to a model and build the model first`);
   }
@@ -203,12 +252,20 @@ export abstract class Layer {
 
 /**
  * [from, to) (as flat offsets within the weight) of part `part` of `parts` of a weight, cut
- * along its first axis (a Dense kernel's input features, a bias's units): contiguous, so the
- * optimizer updates it in one range, and balanced for every layer.
+ * along its rows as a matrix `[fan-in, last axis]` (a Dense kernel's input features, a Conv2D
+ * kernel's `kh·kw·cin` patch values) or, for a vector, along its one axis (a bias's units, a
+ * BatchNormalization's channels): contiguous, so the optimizer updates it in one range, and
+ * balanced for every layer.
  */
 export function weightChunkStart(weight: { shape: number[]; size: number }, parts: number, part: number): number {
-  const lead = weight.shape[0] ?? 1;
+  const rank = weight.shape.length;
+  const lead = rank >= 2 ? (weight.shape[rank - 1] === 0 ? 0 : weight.size / weight.shape[rank - 1]!) : (weight.shape[0] ?? 1);
   return partStart(lead, parts, part) * (lead === 0 ? 0 : weight.size / lead);
+}
+
+/** Keras's default layer names: `MaxPooling2D` → `max_pooling2d`, `Conv2D` → `conv2d`. */
+function snakeCase(className: string): string {
+  return className.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
 /** Validates a positive integer option, naming the layer and the option. */

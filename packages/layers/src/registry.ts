@@ -4,6 +4,9 @@ import { Dropout, type DropoutConfig } from './dropout.js';
 import { Flatten, type FlattenConfig } from './flatten.js';
 import type { Layer, LayerConfig } from './layer.js';
 import { Maxout, type MaxoutConfig } from './maxout.js';
+import { Conv2D, type Conv2DConfig } from './conv2d.js';
+import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type GlobalAveragePooling2DConfig, type Pooling2DConfig } from './pooling.js';
+import { BatchNormalization, type BatchNormalizationConfig } from './batch-norm.js';
 
 /** What a checkpoint stores per layer: its class name and `getConfig()`. */
 export interface LayerRecord {
@@ -21,6 +24,11 @@ const registry = new Map<string, LayerConstructor>([
   ['Dropout', Dropout],
   ['Flatten', Flatten],
   ['Maxout', Maxout],
+  ['Conv2D', Conv2D],
+  ['MaxPooling2D', MaxPooling2D],
+  ['AveragePooling2D', AveragePooling2D],
+  ['GlobalAveragePooling2D', GlobalAveragePooling2D],
+  ['BatchNormalization', BatchNormalization],
 ]);
 
 /** Makes a custom layer class loadable from checkpoints. */
@@ -47,4 +55,9 @@ export const layers = {
   dropout: (config: DropoutConfig): Dropout => new Dropout(config),
   flatten: (config: FlattenConfig = {}): Flatten => new Flatten(config),
   maxout: (config: MaxoutConfig): Maxout => new Maxout(config),
+  conv2d: (config: Conv2DConfig): Conv2D => new Conv2D(config),
+  maxPooling2d: (config: Pooling2DConfig = {}): MaxPooling2D => new MaxPooling2D(config),
+  averagePooling2d: (config: Pooling2DConfig = {}): AveragePooling2D => new AveragePooling2D(config),
+  globalAveragePooling2d: (config: GlobalAveragePooling2DConfig = {}): GlobalAveragePooling2D => new GlobalAveragePooling2D(config),
+  batchNormalization: (config: BatchNormalizationConfig = {}): BatchNormalization => new BatchNormalization(config),
 };

@@ -6,6 +6,21 @@ import type { LossKernel } from './losses.js';
 import type { MetricKernel } from './metrics.js';
 import { deserializeLayer, serializeLayer, type LayerRecord } from './registry.js';
 
+interface RowCursor {
+  backward: boolean;
+  layer: number;
+  /** The current layer already gathered its rows' statistics: the next run goes past it. */
+  gathered: boolean;
+  fused: boolean;
+  h: Float32Array;
+  dy: Float32Array | null;
+  labels: Float32Array;
+  rows: number;
+  loss: LossKernel | null;
+  gradScale: number;
+  info: StepInfo | null;
+}
+
 export interface SequentialConfig {
   name?: string;
   layers: LayerRecord[];
@@ -82,9 +97,15 @@ export class Sequential {
     return this.layers[this.layers.length - 1]!.outputSize;
   }
 
-  /** Total number of trainable values. */
+  /** Total number of weight values, trainable or not (Keras's `count_params`). */
   countParams(): number {
     return this.params.length;
+  }
+
+  /** Roughly the multiply-adds of one sample's forward pass (`Layer.workPerSample`): how much a batch is worth splitting. */
+  workPerSample(): number {
+    this.checkBuilt();
+    return this.layers.reduce((p, l) => p + l.workPerSample, 0);
   }
 
   /**
@@ -167,11 +188,12 @@ export class Sequential {
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('').trimEnd();
     const rule = (ch: string) => ch.repeat(widths.reduce((p, w) => p + w, 0));
     const total = this.countParams();
+    const frozen = this.layers.reduce((p, l) => p + l.weights.reduce((q, w) => q + (w.trainable ? 0 : w.size), 0), 0);
     return [
       `Model: "${this.name}"`, rule('_'), line(head), rule('='),
       ...rows.flatMap((r, i) => [line(r), i < rows.length - 1 ? rule('_') : rule('=')]),
-      `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${total.toLocaleString('en-US')}`,
-      'Non-trainable params: 0', rule('_'),
+      `Total params: ${total.toLocaleString('en-US')}`, `Trainable params: ${(total - frozen).toLocaleString('en-US')}`,
+      `Non-trainable params: ${frozen.toLocaleString('en-US')}`, rule('_'),
     ].join('\n');
   }
 
@@ -223,7 +245,12 @@ export class Sequential {
     this.checkBuilt();
     let h = x;
     // An index loop: for…of would allocate an iterator every step.
-    for (let i = 0, n = this.layers.length; i < n; i++) h = this.layers[i]!.forward(h, rows, info);
+    for (let i = 0, n = this.layers.length; i < n; i++) {
+      const layer = this.layers[i]!;
+      // A training forward outside the row stage has one party: its rows are the batch.
+      if (info.training && layer.batchSyncs > 0) layer.gatherRowStats('forward', h, rows);
+      h = layer.forward(h, rows, info);
+    }
     return h;
   }
 
@@ -249,19 +276,96 @@ export class Sequential {
    * `info.rowOffset` (a worker's shard; `setWindow(info.rowOffset)` first): forward, the loss
    * gradient scaled by `gradScale`, and backward through every layer to its output gradient,
    * which stays in the layer's step buffers. `x` and `labels` start at the shard's first row.
-   * No weight gradient yet: that needs every shard's rows (`weightGradients`).
+   * No weight gradient yet: that needs every shard's rows (`weightGradients`). One party
+   * alone (the whole batch in its window) runs straight through the layers' batch syncs.
    */
   backwardRows(x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel, gradScale: number, info: StepInfo): void {
-    const out = this.forward(x, rows, info);
-    const cols = this.outputSize;
-    if (this.outGrad.length < rows * cols) this.outGrad = allocFloat32(rows * cols);
-    const dOut = this.outGrad;
-    const last = this.layers.length - 1;
-    const fused = loss.fusedActivation !== undefined && this.layers[last]!.outputActivation === loss.fusedActivation;
-    if (fused) loss.preActivationGrad!(out, labels, rows, cols, dOut, gradScale);
-    else loss.compute(out, labels, rows, cols, dOut, gradScale);
-    let dy: Float32Array | null = dOut;
-    for (let i = last; i >= 0 && dy; i--) dy = this.layers[i]!.backward(dy, rows, i > 0, i === last && fused);
+    if (this.beginRows(x, labels, rows, loss, gradScale, info)) return;
+    while (!this.resumeRows()) {
+      // every party is this one: nothing to wait for
+    }
+  }
+
+  /**
+   * `backwardRows` for one of several workers: runs until a layer needs every worker's rows
+   * (`Layer.batchSyncs`) and returns false; once every worker got there, `resumeRows` goes on.
+   * True when the stage is done. Every worker stops at the same points, as many times as the
+   * layers' `batchSyncs` add up to, whatever its rows (none included).
+   */
+  beginRows(x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel, gradScale: number, info: StepInfo): boolean {
+    this.checkBuilt();
+    const c = this.cursor;
+    c.backward = false;
+    c.layer = 0;
+    c.gathered = false;
+    c.h = x;
+    c.dy = null;
+    c.labels = labels;
+    c.rows = rows;
+    c.loss = loss;
+    c.gradScale = gradScale;
+    c.info = info;
+    return this.runRows();
+  }
+
+  /** Goes on with the row stage after a batch sync; true when it is done. */
+  resumeRows(): boolean {
+    return this.runRows();
+  }
+
+  private runRows(): boolean {
+    const c = this.cursor, layers = this.layers, n = layers.length, rows = c.rows;
+    if (!c.backward) {
+      for (; c.layer < n; c.layer++) {
+        const layer = layers[c.layer]!;
+        if (layer.batchSyncs > 0 && !c.gathered) {
+          layer.gatherRowStats('forward', c.h, rows);
+          c.gathered = true;
+          return false;
+        }
+        c.gathered = false;
+        c.h = layer.forward(c.h, rows, c.info!);
+      }
+      const out = c.h, cols = this.outputSize, loss = c.loss!;
+      if (this.outGrad.length < rows * cols) this.outGrad = allocFloat32(rows * cols);
+      const dOut = this.outGrad;
+      c.fused = loss.fusedActivation !== undefined && layers[n - 1]!.outputActivation === loss.fusedActivation;
+      if (c.fused) loss.preActivationGrad!(out, c.labels, rows, cols, dOut, c.gradScale);
+      else loss.compute(out, c.labels, rows, cols, dOut, c.gradScale);
+      c.dy = dOut;
+      c.backward = true;
+      c.layer = n - 1;
+    }
+    for (; c.layer >= 0 && c.dy; c.layer--) {
+      const layer = layers[c.layer]!;
+      if (layer.batchSyncs > 0 && !c.gathered) {
+        layer.gatherRowStats('backward', c.dy, rows);
+        c.gathered = true;
+        return false;
+      }
+      c.gathered = false;
+      c.dy = layer.backward(c.dy, rows, c.layer > 0, c.layer === n - 1 && c.fused);
+    }
+    return true;
+  }
+
+  /** Where the row stage is (`beginRows`/`resumeRows`): one object, reused every step. */
+  private readonly cursor: RowCursor = {
+    backward: false, layer: 0, gathered: false, fused: false, h: new Float32Array(0), dy: null, labels: new Float32Array(0),
+    rows: 0, loss: null, gradScale: 1, info: null,
+  };
+
+  /**
+   * The number of batch syncs in a training step's row stage (the layers' `batchSyncs`): what
+   * every worker of a threaded step waits at.
+   */
+  get batchSyncs(): number {
+    return this.layers.reduce((p, l) => p + l.batchSyncs, 0);
+  }
+
+  /** The state layers keep besides trainable weights, part `part` of `parts` (after the step's update). */
+  updateState(part: number, parts: number): void {
+    for (let i = 0, n = this.layers.length; i < n; i++) this.layers[i]!.updateState(part, parts);
   }
 
   /**
@@ -303,6 +407,7 @@ export class Sequential {
     const ranges: number[] = [];
     this.layers.flatMap((l) => l.weights).forEach((w, i) => {
       const s = this.slots[i]!;
+      if (!w.trainable) return;
       const from = s.offset + weightChunkStart(w, parts, part), to = s.offset + weightChunkStart(w, parts, part + 1);
       if (to > from) ranges.push(from, to);
     });

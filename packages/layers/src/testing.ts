@@ -9,10 +9,12 @@ import type { StepInfo } from './layer.js';
  */
 export function checkModelGradient(
   model: Sequential, x: Float32Array, labels: Float32Array, rows: number, loss: LossKernel,
-  options: { epsilon?: number; rtol?: number; atol?: number; maxChecks?: number } = {},
+  options: { epsilon?: number; rtol?: number; atol?: number; maxChecks?: number; training?: boolean } = {},
 ): { checked: number; maxAbsError: number } {
-  const { epsilon = 1e-2, rtol = 3e-2, atol = 1e-3, maxChecks = 200 } = options;
-  const info: StepInfo = { training: false, seed: 0, step: 0, rowOffset: 0 };
+  const { epsilon = 1e-2, rtol = 3e-2, atol = 1e-3, maxChecks = 200, training = false } = options;
+  // training: the loss of a training forward (BatchNormalization's batch statistics; dropout's
+  // masks are keyed by the fixed seed and step, so the same every time).
+  const info: StepInfo = { training, seed: 0, step: 0, rowOffset: 0 };
   const stats = new Float64Array(1);
   model.trainStep(x, labels, rows, loss, [], 1 / rows, info, stats);
   const analytic = model.grads.slice();
@@ -24,7 +26,11 @@ export function checkModelGradient(
   const p = model.params;
   const stride = Math.max(1, Math.floor(p.length / maxChecks));
   let checked = 0, maxAbsError = 0;
+  const frozen = new Set<number>();
+  for (const l of model.layers) for (const w of l.weights) if (!w.trainable) frozen.add(model.slots.find((s) => s.name === w.name)!.offset);
   for (let i = 0; i < p.length; i += stride) {
+    const slotAt = model.slots.find((s) => i >= s.offset && i < s.offset + s.size)!;
+    if (frozen.has(slotAt.offset)) continue; // moving statistics: no gradient, by design
     const orig = p[i]!;
     const h = epsilon * Math.max(1, Math.abs(orig));
     p[i] = orig + h;

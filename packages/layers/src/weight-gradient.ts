@@ -24,9 +24,14 @@ export class KernelGradient {
   /** Views by part (part · 65536 + parts), made once: a step allocates nothing. */
   private readonly parts = new Map<number, KernelPart>();
 
+  /**
+   * The kernel is read as a matrix `[fan-in, last axis]` (Conv2D's `[kh, kw, cin, filters]` as
+   * `[kh·kw·cin, filters]`, with `input` its patches); `rows` are the matrix rows of `input`
+   * and `dz` (samples, or samples × output positions).
+   */
   compute(kernel: WeightSpec, bias: WeightSpec | null, input: Float32Array, dz: Float32Array, rows: number, part: number, parts: number): void {
     // Indexing, not destructuring: an array pattern may allocate an iterator every step.
-    const inSize = kernel.shape[0]!, width = kernel.shape[1]!;
+    const width = kernel.shape[kernel.shape.length - 1]!, inSize = kernel.size / width;
     if (input !== this.input || kernel.grad !== this.grad) {
       this.input = input;
       this.grad = kernel.grad;

@@ -12,7 +12,7 @@ export { InteropError, writeTfjsModel, readTfjsModel, type InteropErrorKind, typ
 export * as interop from '@loom/interop';
 export { fitScaling, applyScaling, assertScalingMethod, scalingMethods, type FeatureScaling, type ScalingMethod } from '@loom/data';
 export {
-  layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, activationNames, lossNames, metricNames, initializerNames, registerLayer,
+  layers, Layer, Dense, Activation, Dropout, Flatten, Maxout, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, activationNames, lossNames, metricNames, initializerNames, registerLayer,
   activations, Loss, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError,
   Accuracy, InitializerSpec, Zeros, Ones, GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal, RandomNormal,
   RandomUniform, type Identified,

@@ -49,6 +49,13 @@ export function checkFeatures(x: Rows, inputShape: readonly number[] | undefined
   if (!inputShape) return;
   const want = inputShape.reduce((p, d) => p * d, 1);
   const got = x.sampleShape.reduce((p, d) => p * d, 1);
+  // An image model takes images: the same number of values as flat rows is not the same input.
+  if (inputShape.length > 1 && x.sampleShape.join() !== inputShape.join()) {
+    throw new RangeError(
+      `${argName}: samples of shape ${formatShape(x.sampleShape)}, but the model's input shape is ${formatShape(inputShape)}` +
+      (x.sampleShape.length === 1 && want === got ? ` (flat rows: reshape them, or load MNIST with loadMnist({ shape: 'image' }), which gives [28, 28, 1])` : ''),
+    );
+  }
   if (want !== got) {
     throw new RangeError(
       `${argName}: each sample has ${got} features (shape ${formatShape(x.sampleShape)}), but the model's input shape is ${formatShape(inputShape)} (${want} features)`,

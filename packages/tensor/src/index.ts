@@ -10,3 +10,5 @@ export {
   compileWasmKernels, createWasmMemory, attachWasmBackend, detachWasmBackend, activeWasmBackend, requestedBackend,
   wasmAllocator, inWasmMemory, adoptWasmView, wasmAdamUpdate, wasmColumnSums, wasmBiasActivation, wasmActivationGradBias, resetWasmMemory, type WasmBackend, type WasmMemory, type WasmModule,
 } from './wasm/backend.js';
+export * from './window2d.js';
+export * from './conv.js';

@@ -1,7 +1,7 @@
 /** `loom evaluate CKPT`: loss and metrics of a saved model on the MNIST test set or a CSV file. */
 import type { Command } from 'commander';
 import { defaultWorkers, loadModel } from '@loom/loom';
-import { labeledCsv, mnist, targets } from '../data.js';
+import { asModelInput, labeledCsv, mnist, targets } from '../data.js';
 import { EXIT } from '../errors.js';
 import { column, positiveInt } from '../parsers.js';
 import { scaleFeatures } from '../prepare.js';
@@ -44,7 +44,7 @@ export async function evaluate(ckpt: string, o: EvaluateOptions): Promise<number
     ? await labeledCsv({ path: o.data, labelColumn: o.labelColumn, header: o.header, limit: o.limit })
     : (await mnist(0, o.limit)).test;
   // A model trained with --normalize sees its inputs scaled as in training, by the checkpoint's statistics.
-  const x = scaleFeatures(set.x, model.inputScaling, set.source, ckpt);
+  const x = asModelInput(model, scaleFeatures(set.x, model.inputScaling, set.source, ckpt));
   const values = await model.evaluate(x, targets(model.loss, set.y, model.outputSize), { batchSize: o.batchSize, workers: o.workers });
   const metrics = Object.fromEntries(['loss', ...model.metricNames].map((n, i) => [n, values[i]!]));
   if (o.json) {

@@ -5,7 +5,7 @@ import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultWorkers, loadModel, type Tensor } from '@loom/loom';
-import { features } from '../data.js';
+import { asModelInput, features } from '../data.js';
 import { EXIT } from '../errors.js';
 import { scaleFeatures } from '../prepare.js';
 import { column, positiveInt } from '../parsers.js';
@@ -55,7 +55,7 @@ export async function predict(ckpt: string, o: PredictOptions): Promise<number> 
   if (o.output !== '-') await checkWritable(o.output);
   const model = await loadModel(ckpt);
   const raw = await features(o.input, { labelColumn: o.labelColumn, header: o.header, limit: o.limit, raw: o.raw ?? false });
-  const x = scaleFeatures(raw, model.inputScaling, o.input, ckpt);
+  const x = asModelInput(model, scaleFeatures(raw, model.inputScaling, o.input, ckpt));
   const y = await model.predict(x, { batchSize: o.batchSize, workers: o.workers });
   await writeCsv(o.output, y);
   if (o.output !== '-') process.stderr.write(`Wrote ${y.shape[0]} predictions to ${o.output}\n`);

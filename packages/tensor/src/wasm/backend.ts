@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import type { Allocator } from '../allocator.js';
+import type { Window2d } from '../window2d.js';
 
 /**
  * The WebAssembly SIMD backend. One shared `WebAssembly.Memory` holds whatever the engines put
@@ -276,4 +277,30 @@ export function wasmActivationGradBias(
   if (act === undefined || !inWasmMemory(z) || !inWasmMemory(dy) || !inWasmMemory(dz) || (db !== null && !inWasmMemory(db))) return false;
   active!.kernels.act_grad_bias(z.byteOffset, dy.byteOffset, dz.byteOffset, db ? db.byteOffset : 0, rows, cols, act, alpha);
   return true;
+}
+
+/*
+ * The convolution and pooling kernels' wasm versions: each returns false, doing nothing, when it
+ * cannot run (no backend, an operand outside the attached memory), and the caller runs the
+ * JavaScript kernel in conv.ts, the reference.
+ */
+
+/** im2col (see conv.ts) in wasm. */
+export function wasmIm2col(_x: Float32Array, _rows: number, _g: Window2d, _cols: Float32Array): boolean {
+  return false;
+}
+
+/** col2im (see conv.ts) in wasm. */
+export function wasmCol2im(_dcols: Float32Array, _rows: number, _g: Window2d, _dx: Float32Array): boolean {
+  return false;
+}
+
+/** poolForward (see conv.ts) in wasm; kind 0 is max, 1 average. */
+export function wasmPoolForward(_kind: number, _x: Float32Array, _rows: number, _g: Window2d, _y: Float32Array, _argmax: Float32Array | null): boolean {
+  return false;
+}
+
+/** poolBackward (see conv.ts) in wasm; kind 0 is max, 1 average. */
+export function wasmPoolBackward(_kind: number, _dy: Float32Array, _rows: number, _g: Window2d, _argmax: Float32Array | null, _dx: Float32Array): boolean {
+  return false;
 }
