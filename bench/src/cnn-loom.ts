@@ -5,7 +5,7 @@
  * last warm-up step to the end of the last timed step), and trained for the accuracy curve with
  * the test set as `validationData`.
  */
-import { Adam, Sequential, layers, loadMnist, setSeed, toCategorical, type Layer, type Tensor } from '@loom/loom';
+import { Adam, Sequential, layers, loadMnist, setSeed, toCategorical, type Tensor } from '@loom/loom';
 import { stepTiming, takeRows, type StepTiming } from './mlp.js';
 import type { CnnCurve } from './cnn-torch.js';
 
@@ -32,36 +32,17 @@ export function loadCnnData(trainLimit: number, testLimit: number): Promise<CnnD
   return p;
 }
 
-/**
- * The image layers' factories as DESIGN.md names them. Typed here as optional, so the suite builds
- * against an `@loom/layers` without them and says so at run time (its peers still run).
- */
-interface ImageLayerFactories {
-  conv2d(config: { filters: number; kernelSize: number | [number, number]; activation?: string; inputShape?: number[] }): Layer;
-  maxPooling2d(config: { poolSize: number | [number, number] }): Layer;
-}
-
-/** Why Loom cannot build the convnet here (the image layers are missing), or null when it can. */
-export function loomCnnUnavailable(): string | null {
-  const l = layers as unknown as Partial<ImageLayerFactories>;
-  const missing = (['conv2d', 'maxPooling2d'] as const).filter((name) => typeof l[name] !== 'function');
-  return missing.length ? `@loom/layers has no ${missing.map((m) => `layers.${m}`).join(' or ')} in this build` : null;
-}
-
 /** Keras's MNIST convnet in Loom, seeded, compiled with Adam (1e-3, 0.9, 0.999, 1e-7) and categorical cross-entropy. */
 export function buildLoomCnn(seed = 1): Sequential {
-  const why = loomCnnUnavailable();
-  if (why) throw new Error(why);
-  const image = layers as unknown as typeof layers & ImageLayerFactories;
   setSeed(seed);
   const model = new Sequential();
-  model.add(image.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }));
-  model.add(image.maxPooling2d({ poolSize: 2 }));
-  model.add(image.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
-  model.add(image.maxPooling2d({ poolSize: 2 }));
-  model.add(image.flatten());
-  model.add(image.dropout({ rate: 0.5 }));
-  model.add(image.dense({ units: 10, activation: 'softmax' }));
+  model.add(layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }));
+  model.add(layers.maxPooling2d({ poolSize: 2 }));
+  model.add(layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
+  model.add(layers.maxPooling2d({ poolSize: 2 }));
+  model.add(layers.flatten());
+  model.add(layers.dropout({ rate: 0.5 }));
+  model.add(layers.dense({ units: 10, activation: 'softmax' }));
   model.compile({
     loss: 'categorical_crossentropy',
     optimizer: new Adam({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),

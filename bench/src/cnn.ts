@@ -17,7 +17,7 @@ import { fmt, fmtPercent, fmtRatio, type Table } from './format.js';
 import type { StepTiming } from './mlp.js';
 import { startClock, type Row, type SuiteResult, type SuiteSection, suiteResult } from './report.js';
 import type { Series, ChartSpec } from '@loom/svg-chart';
-import { loadCnnData, loomCnnUnavailable, timeLoomCnnSteps, trainLoomCnn } from './cnn-loom.js';
+import { loadCnnData, timeLoomCnnSteps, trainLoomCnn } from './cnn-loom.js';
 import { timeTfjsCnn, type TfjsCnnOutcome } from './cnn-tfjs.js';
 import { timeTorchCnnSteps, trainTorchCnn, type CnnCurve } from './cnn-torch.js';
 import { describeTorchBlas, type TorchOptions } from './torch.js';
@@ -305,12 +305,7 @@ export async function runCnn(config: CnnConfig): Promise<SuiteResult> {
   const timingSamples = (Math.max(config.loomWarmupSteps + config.loomSteps, 1)) * config.batchSize;
   const data = await loadCnnData(Math.max(config.samples, Math.min(timingSamples, 60_000)), config.testLimit);
 
-  // Loom: the image layers may not be in this build yet; the peers run regardless.
-  const loomMissing = loomCnnUnavailable();
-  if (loomMissing) {
-    m.missing.push({ what: 'Loom', reason: loomMissing });
-    log(`cnn: Loom not measured: ${loomMissing}`);
-  } else {
+  {
     const kernels = loomKernelsLabel();
     for (const workers of config.loomWorkers) {
       // A failure of Loom's new layers is recorded, not fatal: the peers' figures of this run still count.
@@ -351,7 +346,7 @@ export async function runCnn(config: CnnConfig): Promise<SuiteResult> {
   }
 
   // Accuracy per epoch: the full recipe (or the quick subset), Loom on all cores and PyTorch on as many threads.
-  if (!loomMissing) {
+  {
     try {
       const r = await trainLoomCnn(data, {
         batchSize: config.batchSize, workers: config.curveWorkers, epochs: config.epochs, samples: config.samples, seed: config.seed,
@@ -378,7 +373,7 @@ export async function runCnn(config: CnnConfig): Promise<SuiteResult> {
     suite: 'cnn',
     title: "CNN: Keras's MNIST convnet in Loom, PyTorch and TensorFlow.js",
     description: `Keras's MNIST convnet example (Conv2D 32 3×3 relu on [28, 28, 1], MaxPooling2D 2, Conv2D 64 3×3 relu, MaxPooling2D 2, Flatten, Dropout 0.5, Dense 10 softmax; Glorot-uniform kernels, zero biases; Adam (1e-3, 0.9, 0.999, 1e-7), categorical cross-entropy, batch ${config.batchSize}, \`loadMnist({ shape: 'image' })\`) in Loom on ${Math.max(...config.loomWorkers)} workers and on 1, in PyTorch (Debian's python3-torch with OpenBLAS's OpenMP build, on the same thread counts, where it is installed) and in TensorFlow.js 4.22 (\`trainOnBatch\` on the pure-JS cpu backend under a deadline, and on the wasm backend, which cannot train it), measured in one run; then the test accuracy after every epoch of Loom and PyTorch training the recipe. A ratio above 1 in the time ÷ column means that configuration takes longer than ${m.timed[0]?.id ?? 'the reference'}.`,
-    config: { torchAvailable: torchMissing === null && config.torchThreads.length > 0, torchUnavailableReason: torchMissing, loomUnavailableReason: loomMissing, torch: undefined },
+    config: { torchAvailable: torchMissing === null && config.torchThreads.length > 0, torchUnavailableReason: torchMissing, torch: undefined },
     ...report,
   });
 }
