@@ -127,6 +127,8 @@ describe('cnn report', () => {
     expect(r.ratios['Loom 2 workers time / tfjs-cpu time (at most)']).toBeCloseTo(40 / 300_000);
     expect(r.ratios['Loom test accuracy after 2 epochs']).toBe(0.983);
     expect(r.ratios['Loom test accuracy after 12 epochs']).toBe(0.991);
+    expect(r.ratios['Loom epoch / PyTorch epoch (curve, whole epochs)']).toBeCloseTo(19 / 23);
+    expect(r.notes).toContain("Over the accuracy run's 12 whole epochs, Loom's mean epoch (19.0 s) is 0.826× PyTorch's (23.0 s).");
     const targets = r.sections!.find((s) => s.title.startsWith('Targets'))!;
     expect(targets.table.rows).toEqual([
       ['Loom epoch ÷ PyTorch epoch, 2 cores, at most 1.50×', '0.800×', 'met'],

@@ -231,6 +231,13 @@ export function cnnReport(config: CnnConfig, m: CnnMeasurements, cpu: string): P
     const mean = c.epochSeconds.length ? c.epochSeconds.reduce((a, b) => a + b, 0) / c.epochSeconds.length : null;
     ratios[`${c.name} mean training seconds per epoch (curve)`] = mean;
   }
+  // The curves time whole epochs (fresh threads' slow first steps and all): a cross-check of the step timing's ratio.
+  const curveMean = (c: CnnCurveEntry | undefined) => (c && c.epochSeconds.length ? c.epochSeconds.reduce((a, b) => a + b, 0) / c.epochSeconds.length : null);
+  const [loomEpoch, torchEpoch] = [curveMean(loomCurve), curveMean(torchCurve)];
+  if (loomEpoch !== null && torchEpoch !== null) {
+    ratios['Loom epoch / PyTorch epoch (curve, whole epochs)'] = loomEpoch / torchEpoch;
+    notes.push(`Over the accuracy run's ${loomCurve!.epochSeconds.length} whole epochs, Loom's mean epoch (${fmt(loomEpoch)} s) is ${fmtRatio(loomEpoch / torchEpoch)} PyTorch's (${fmt(torchEpoch)} s).`);
+  }
   for (const [epoch, bar] of [[t.earlyEpoch, t.accuracyEarly], [t.lateEpoch, t.accuracyLate]] as const) {
     const v = loomCurve?.accuracy[epoch - 1] ?? null;
     const torchV = torchCurve?.accuracy[epoch - 1];
