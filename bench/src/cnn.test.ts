@@ -140,6 +140,11 @@ describe('cnn report', () => {
     slow.timed[0]!.timing = timing(80, 4, 2);
     const missed = cnnReport(config, slow, 'AMD EPYC').sections!.find((s) => s.title.startsWith('Targets'))!;
     expect(missed.table.rows.slice(0, 2).map((row) => row[2])).toEqual(['not met', 'not met']);
+    expect(cnnReport(config, measurements(), 'AMD EPYC').notes.some((n) => n.includes('held a core'))).toBe(false);
+    expect(cnnReport(config, slow, 'AMD EPYC').notes).toContain('Loom 2 workers was slower than Loom 1 worker (80.0 against 76.0 ms/step): another process most likely held a core while it was timed; the ratios involving it are not meaningful in this run.');
+    const spiky = measurements();
+    spiky.timed[2]!.timing = stepTiming([0, 50, 100, 150, 400], 128, 2, 1, 0);
+    expect(cnnReport(config, spiky, 'AMD EPYC').notes.find((n) => n.startsWith('PyTorch 2 threads: its mean step'))).toMatch(/is 2\.00× its median/);
   });
 
   it('shows the accuracy per epoch of both frameworks, with epoch times, and charts it against the bars', () => {

@@ -23,6 +23,9 @@ import { timeTorchCnnSteps, trainTorchCnn, type CnnCurve } from './cnn-torch.js'
 import { describeTorchBlas, type TorchOptions } from './torch.js';
 import { loomKernelsLabel } from './mlp.js';
 
+/** Mean ÷ median step time above which a timing is flagged as disturbed by other load (peers.ts's rule). */
+const DISTURBED = 1.5;
+
 /** The issue's bars, printed as met or not met. */
 export interface CnnTargets {
   /** Test accuracy at least `accuracyEarly` after `earlyEpoch` epochs, and `accuracyLate` after `lateEpoch`. */
@@ -291,6 +294,20 @@ export function cnnReport(config: CnnConfig, m: CnnMeasurements, cpu: string): P
   for (const r of targetRows) notes.push(`Target ${verdict(r.met)}: ${r.target}: ${r.measured}.`);
   for (const c of m.curves) notes.push(`${c.detail}: ${c.accuracy.map((a) => fmtPercent(a, 2)).join(', ')} after epochs 1–${c.accuracy.length}.`);
   for (const x of m.missing) notes.push(`${x.what} not measured: ${x.reason}.`);
+  // These machines are shared: a core taken by another process shows as a mean far above the
+  // median (peers' rule), or as all cores slower than one, which the ratios would then misstate.
+  for (const e of m.timed) {
+    const spread = e.timing.msPerStep / e.timing.medianMsPerStep;
+    if (spread > DISTURBED) notes.push(`${e.id}: its mean step (${fmt(e.timing.msPerStep)} ms) is ${fmtRatio(spread)} its median (${fmt(e.timing.medianMsPerStep)} ms): other processes took cores during its timing, so its ratios in this run overstate its time.`);
+  }
+  for (const framework of new Set(m.timed.map((e) => e.framework))) {
+    const mine = m.timed.filter((e) => e.framework === framework);
+    const one = mine.find((e) => e.workers === 1);
+    const most = mine.reduce((a, b) => (b.workers > a.workers ? b : a), mine[0]!);
+    if (one && most !== one && most.timing.msPerStep > one.timing.msPerStep) {
+      notes.push(`${most.id} was slower than ${one.id} (${fmt(most.timing.msPerStep)} against ${fmt(one.timing.msPerStep)} ms/step): another process most likely held a core while it was timed; the ratios involving it are not meaningful in this run.`);
+    }
+  }
   for (const e of m.timed) {
     if (e.framework === 'Loom' && e.timing.workers !== e.workers) notes.push(`${e.id}: fit ran ${e.timing.workers} worker${e.timing.workers === 1 ? '' : 's'}, not the ${e.workers} asked for (the coordinator's usefulWorkers), so its ratios compare that.`);
   }
