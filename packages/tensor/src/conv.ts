@@ -85,7 +85,8 @@ export type PoolKind = 'max' | 'average';
  * Pools each channel of `rows` samples of x over the window `g` into y (`[outH, outW, C]` each).
  * Padding never counts, as in TensorFlow: a max ignores it and a mean divides by the values
  * actually covered. For 'max', `argmax` gets, per output value, the index within its sample of
- * the input that won (the first, in row-major window order, on ties), which backward routes to.
+ * the input that won (the first, in row-major window order, on ties), which backward routes to;
+ * it may be null when no backward follows (inference).
  */
 export function poolForward(kind: PoolKind, x: Float32Array, rows: number, g: Window2d, y: Float32Array, argmax: Float32Array | null): void {
   if (wasmPoolForward(kind === 'max' ? 0 : 1, x, rows, g, y, argmax)) return;
@@ -111,7 +112,7 @@ export function poolForward(kind: PoolKind, x: Float32Array, rows: number, g: Wi
               }
             }
             y[ob + ch] = best;
-            argmax![ob + ch] = at;
+            if (argmax) argmax[ob + ch] = at;
           } else {
             let sum = 0;
             for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x[xb + (iy * inW + ix) * c + ch]!;
@@ -129,6 +130,7 @@ export function poolForward(kind: PoolKind, x: Float32Array, rows: number, g: Wi
  * in output order, so the bits do not depend on the batch.
  */
 export function poolBackward(kind: PoolKind, dy: Float32Array, rows: number, g: Window2d, argmax: Float32Array | null, dx: Float32Array): void {
+  if (kind === 'max' && !argmax) throw new TypeError('poolBackward: max pooling needs the argmax its forward wrote');
   if (wasmPoolBackward(kind === 'max' ? 0 : 1, dy, rows, g, argmax, dx)) return;
   const { inH, inW, channels: c, kh, kw, strideH, strideW, padTop, padLeft, outH, outW } = g;
   const sampleIn = inH * inW * c, sampleOut = outH * outW * c;

@@ -33,7 +33,14 @@ export interface WasmKernelExports {
   col_sums(x: number, rows: number, cols: number, from: number, to: number, out: number): void;
   bias_act(z: number, y: number, bias: number, rows: number, cols: number, act: number, alpha: number): void;
   act_grad_bias(z: number, dy: number, dz: number, db: number, rows: number, cols: number, act: number, alpha: number): void;
+  // The conv kernels end with a Window2d's fields in the interface's order (see conv-wat.ts).
+  im2col(x: number, rows: number, cols: number, ...geometry: Geometry): void;
+  col2im(dcols: number, rows: number, dx: number, ...geometry: Geometry): void;
+  pool_forward(kind: number, x: number, rows: number, y: number, argmax: number, ...geometry: Geometry): void;
+  pool_backward(kind: number, dy: number, rows: number, argmax: number, dx: number, ...geometry: Geometry): void;
 }
+type Geometry = [inH: number, inW: number, channels: number, kh: number, kw: number, strideH: number, strideW: number,
+  padTop: number, padLeft: number, outH: number, outW: number];
 
 export interface WasmBackend {
   memory: WasmMemory;
@@ -282,25 +289,59 @@ export function wasmActivationGradBias(
 /*
  * The convolution and pooling kernels' wasm versions: each returns false, doing nothing, when it
  * cannot run (no backend, an operand outside the attached memory), and the caller runs the
- * JavaScript kernel in conv.ts, the reference.
+ * JavaScript kernel in conv.ts, the reference. They give the reference's bits (see conv-wat.ts).
+ * The Window2d's fields go as separate arguments (no array per call), and the lengths are
+ * checked because a wasm kernel handed a short view would write over its neighbours in the
+ * memory, where the JavaScript one only drops the writes past the end.
  */
 
+function checkLength(kernel: string, what: string, a: Float32Array, needed: number): void {
+  if (a.length < needed) throw new RangeError(`${kernel}: ${what} has ${a.length} elements, the window needs ${needed}`);
+}
+
+const inSize = (rows: number, g: Window2d) => rows * g.inH * g.inW * g.channels;
+const outSize = (rows: number, g: Window2d) => rows * g.outH * g.outW * g.channels;
+
 /** im2col (see conv.ts) in wasm. */
-export function wasmIm2col(_x: Float32Array, _rows: number, _g: Window2d, _cols: Float32Array): boolean {
-  return false;
+export function wasmIm2col(x: Float32Array, rows: number, g: Window2d, cols: Float32Array): boolean {
+  if (!inWasmMemory(x) || !inWasmMemory(cols)) return false;
+  checkLength('im2col', 'x', x, inSize(rows, g));
+  checkLength('im2col', 'cols', cols, outSize(rows, g) * g.kh * g.kw);
+  active!.kernels.im2col(x.byteOffset, rows, cols.byteOffset,
+    g.inH, g.inW, g.channels, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+  return true;
 }
 
 /** col2im (see conv.ts) in wasm. */
-export function wasmCol2im(_dcols: Float32Array, _rows: number, _g: Window2d, _dx: Float32Array): boolean {
-  return false;
+export function wasmCol2im(dcols: Float32Array, rows: number, g: Window2d, dx: Float32Array): boolean {
+  if (!inWasmMemory(dcols) || !inWasmMemory(dx)) return false;
+  checkLength('col2im', 'dcols', dcols, outSize(rows, g) * g.kh * g.kw);
+  checkLength('col2im', 'dx', dx, inSize(rows, g));
+  active!.kernels.col2im(dcols.byteOffset, rows, dx.byteOffset,
+    g.inH, g.inW, g.channels, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+  return true;
 }
 
-/** poolForward (see conv.ts) in wasm; kind 0 is max, 1 average. */
-export function wasmPoolForward(_kind: number, _x: Float32Array, _rows: number, _g: Window2d, _y: Float32Array, _argmax: Float32Array | null): boolean {
-  return false;
+/** poolForward (see conv.ts) in wasm; kind 0 is max, 1 average. argmax is written for max when not null. */
+export function wasmPoolForward(kind: number, x: Float32Array, rows: number, g: Window2d, y: Float32Array, argmax: Float32Array | null): boolean {
+  const arg = kind === 0 ? argmax : null;
+  if (!inWasmMemory(x) || !inWasmMemory(y) || (arg !== null && !inWasmMemory(arg))) return false;
+  checkLength('poolForward', 'x', x, inSize(rows, g));
+  checkLength('poolForward', 'y', y, outSize(rows, g));
+  if (arg) checkLength('poolForward', 'argmax', arg, outSize(rows, g));
+  active!.kernels.pool_forward(kind, x.byteOffset, rows, y.byteOffset, arg ? arg.byteOffset : 0,
+    g.inH, g.inW, g.channels, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+  return true;
 }
 
-/** poolBackward (see conv.ts) in wasm; kind 0 is max, 1 average. */
-export function wasmPoolBackward(_kind: number, _dy: Float32Array, _rows: number, _g: Window2d, _argmax: Float32Array | null, _dx: Float32Array): boolean {
-  return false;
+/** poolBackward (see conv.ts) in wasm; kind 0 is max (argmax required), 1 average. */
+export function wasmPoolBackward(kind: number, dy: Float32Array, rows: number, g: Window2d, argmax: Float32Array | null, dx: Float32Array): boolean {
+  const arg = kind === 0 ? argmax : null;
+  if (!inWasmMemory(dy) || !inWasmMemory(dx) || (kind === 0 && (arg === null || !inWasmMemory(arg)))) return false;
+  checkLength('poolBackward', 'dy', dy, outSize(rows, g));
+  checkLength('poolBackward', 'dx', dx, inSize(rows, g));
+  if (arg) checkLength('poolBackward', 'argmax', arg, outSize(rows, g));
+  active!.kernels.pool_backward(kind, dy.byteOffset, rows, arg ? arg.byteOffset : 0, dx.byteOffset,
+    g.inH, g.inW, g.channels, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.outH, g.outW);
+  return true;
 }

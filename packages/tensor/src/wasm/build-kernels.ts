@@ -12,7 +12,7 @@ const wabt = await wabtInit();
 const outDir = fileURLToPath(new URL('.', import.meta.url));
 mkdirSync(outDir, { recursive: true });
 for (const relaxed of [false, true]) {
-  const features = { simd: true, threads: true, relaxed_simd: relaxed };
+  const features = { simd: true, threads: true, bulk_memory: true, sat_float_to_int: true, relaxed_simd: relaxed };
   const mod = wabt.parseWat(`kernels${relaxed ? '-relaxed' : ''}.wat`, kernelsWat({ relaxed }), features);
   (mod.validate as (f: object) => void)(features); // wabt's typings omit the features argument
   const { buffer } = mod.toBinary({});

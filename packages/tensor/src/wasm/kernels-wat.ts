@@ -15,6 +15,9 @@
  * madd) starting from zero, in full blocks, row tails and column tails alike: a sample's result
  * does not depend on how many rows share its batch, nor on its position.
  */
+import { convWat } from './conv-wat.js';
+import { loop, minU as min } from './wat.js';
+
 /**
  * From this many rows of C, B's column panels are packed even when its rows are contiguous: the
  * copy is then paid back by the blocks that reuse it, and a packed panel avoids the L1 set
@@ -31,13 +34,6 @@ export function kernelsWat(options: { relaxed: boolean }): string {
       : `(local.set ${acc} (f32x4.add (local.get ${acc}) (f32x4.mul (local.get ${x}) (local.get ${y}))))`;
   const accs = Array.from({ length: 8 }, (_, i) => `$c${i}`);
   const zero = '(v128.const i32x4 0 0 0 0)';
-  const loop = (label: string, counter: string, limit: string, step: string, body: string): string => `
-    (block $${label}_end (loop $${label}
-      (br_if $${label}_end (i32.ge_u (local.get ${counter}) ${limit}))
-      ${body}
-      (local.set ${counter} (i32.add (local.get ${counter}) ${step}))
-      (br $${label})))`;
-  const min = (x: string, y: string) => `(select ${x} ${y} (i32.lt_u ${x} ${y}))`;
   // Pack A into ceil(m/4) panels of k×4 floats at $packA.
   const packA = `
     (local.set $dst (local.get $packA))
@@ -346,5 +342,6 @@ export function kernelsWat(options: { relaxed: boolean }): string {
           (f32.add (f32.load (i32.add (local.get $out) (local.get $j))) (f32.load (i32.add (local.get $row) (local.get $j)))))`)}
       (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))`)}
   )
+${convWat()}
 )`;
 }
