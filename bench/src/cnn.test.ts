@@ -61,7 +61,8 @@ describe('cnn config', () => {
     const full = cnnConfig(false, 4), quick = cnnConfig(true, 4);
     expect(quick.epochs).toBeLessThan(full.epochs);
     expect(quick.samples).toBeLessThan(full.samples);
-    expect(quick.loomSteps + quick.torchSteps).toBeLessThan(20);
+    expect(quick.loomSteps + quick.torchSteps).toBeLessThanOrEqual(20);
+    expect(quick.loomSteps).toBeLessThan(full.loomSteps);
     expect(quick.tfjsCpuSteps).toBe(1);
     expect(quick.tfjsCpuDeadlineS).toBeLessThan(full.tfjsCpuDeadlineS);
     expect(quick.batchSize).toBe(128);
