@@ -30,7 +30,7 @@ describe('tables and numbers', () => {
 describe('parseArgs', () => {
   it('defaults to every suite, full mode', () => {
     const o = parseArgs([])!;
-    expect(o.suites).toEqual(['kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'soak', 'heap']);
+    expect(o.suites).toEqual(['kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'cnn', 'soak', 'heap']);
     expect(o.quick).toBe(false);
     expect(o.outDir.endsWith(join('bench', 'results'))).toBe(true);
     expect(o.mdPath!.endsWith(join('bench', 'BENCHMARKS.md'))).toBe(true);
@@ -56,7 +56,7 @@ describe('parseArgs', () => {
   });
 
   it('runs heap first, before other suites change the JIT state it measures', () => {
-    expect(runOrder(parseArgs([])!.suites)).toEqual(['heap', 'kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'soak']);
+    expect(runOrder(parseArgs([])!.suites)).toEqual(['heap', 'kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'cnn', 'soak']);
     expect(runOrder(['kernels', 'soak'])).toEqual(['kernels', 'soak']);
   });
 

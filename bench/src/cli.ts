@@ -1,10 +1,11 @@
 /**
- * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|distributed|first-epoch|peers|tutorial|soak|heap …]
+ * The benchmark command: `node bench/dist/run.js [all|kernels|batch-size|scaling|distributed|first-epoch|peers|tutorial|cnn|soak|heap …]
  * [--quick] [--out DIR] [--md FILE|--no-md] [--batch-sizes 1,10,100] [--workers 1,2]`.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchSizeConfig, runBatchSize } from './batch-size.js';
+import { cnnConfig, runCnn } from './cnn.js';
 import { distributedConfig, runDistributed } from './distributed.js';
 import { heapConfig, runHeap } from './heap.js';
 import { kernelsConfig, runKernels } from './kernels.js';
@@ -152,6 +153,8 @@ export async function runSuite(name: SuiteName, o: Pick<BenchOptions, 'quick' | 
         tfjsEpochs: o.tfjsEpochs ?? c.tfjsEpochs, log,
       });
     }
+    case 'cnn':
+      return runCnn({ ...cnnConfig(o.quick), log });
     case 'soak':
       return runSoak({ ...soakConfig(o.quick), log });
     case 'heap':

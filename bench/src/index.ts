@@ -1,9 +1,10 @@
-/** @loom/bench: Loom's benchmark suites (kernels, batch-size, scaling, distributed, first-epoch, peers, tutorial, soak, heap), their reports and charts. */
+/** @loom/bench: Loom's benchmark suites (kernels, batch-size, scaling, distributed, first-epoch, peers, tutorial, cnn, soak, heap), their reports and charts. */
 export { main, parseArgs, runSuite, runOrder, USAGE, type BenchOptions } from './cli.js';
 export { runKernels, kernelsConfig, naiveMatmul, TARGET_WASM_OVER_JS, TARGET_WASM_OVER_BLAS, type KernelsConfig, type WasmBuild } from './kernels.js';
 export { timeBlas, blasEnv, type BlasResult, type BlasOptions } from './openblas.js';
 export { runSoak, soakConfig, type SoakConfig } from './soak.js';
 export { runTutorial, tutorialConfig, type TutorialConfig } from './tutorial.js';
+export { runCnn, cnnConfig, cnnReport, CNN_TARGETS, type CnnConfig, type CnnMeasurements, type CnnTargets } from './cnn.js';
 export { runHeap, heapConfig, type HeapConfig, type HeapBackend } from './heap.js';
 export { forcedGc, type GcSource } from './gc.js';
 export { runBatchSize, batchSizeConfig, type BatchSizeConfig } from './batch-size.js';

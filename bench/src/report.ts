@@ -10,7 +10,7 @@ import { markdownTable, textTable, type Table } from './format.js';
 import { renderLineChart, type ChartSpec } from '@loom/svg-chart';
 import { cpuSimd, type RunInfo } from './summary.js';
 
-export const SUITE_NAMES = ['kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'soak', 'heap'] as const;
+export const SUITE_NAMES = ['kernels', 'batch-size', 'scaling', 'distributed', 'first-epoch', 'peers', 'tutorial', 'cnn', 'soak', 'heap'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 /** The machine a result was measured on. */

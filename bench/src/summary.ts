@@ -80,6 +80,23 @@ export function headlines(r: SuiteResult): Headline[] {
       }
       break;
     }
+    case 'cnn': {
+      // The epoch time of every configuration (a lower bound or a refusal where tfjs gave no time), then the targets.
+      const duration = (sec: number | null) => (sec === null ? '–' : sec < 7200 ? `${fmt(sec)} s` : `${fmt(sec / 3600)} h`);
+      for (const rec of r.records) {
+        const what = `MNIST convnet epoch (60,000 samples, batch 128): ${String(rec.framework)}, ${String(rec.backend)}`;
+        if (String(rec.outcome).startsWith('timed')) out.push([what, `${duration(num(rec.secondsPerEpoch))}${rec.timeRatioVsLoom === 1 || num(rec.timeRatioVsLoom) === null ? '' : ` (${fmtRatio(num(rec.timeRatioVsLoom))} ${String(r.records[0]?.framework)} ${String(r.records[0]?.backend).split(', ').pop()})`}`]);
+        else if (rec.outcome === 'deadline') out.push([what, `more than ${duration(num(rec.lowerBoundSecondsPerEpoch))} (its first step did not finish in time)`]);
+        else out.push([what, rec.outcome === 'refused' ? `cannot train it: ${String(rec.message)}` : `did not run: ${String(rec.message)}`]);
+      }
+      const targets = r.sections?.find((s) => s.title.startsWith('Targets'));
+      for (const rec of targets?.records ?? []) {
+        const v = num(rec.value);
+        const shown = String(rec.target).includes('accuracy') ? fmtPercent(v, 2) : fmtRatio(v);
+        out.push([String(rec.target), `${shown}: ${rec.met === null ? 'not measured' : rec.met ? 'met' : 'not met'}`]);
+      }
+      break;
+    }
     case 'scaling':
     case 'batch-size':
       for (const [k, v] of Object.entries(r.ratios)) {

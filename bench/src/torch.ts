@@ -25,6 +25,8 @@ export interface TorchOptions {
   blasDir?: string;
   /** The child is killed after this long (ms). */
   timeoutMs?: number;
+  /** The Python script the child runs (default: torch_mlp.py; the cnn suite passes torch_cnn.py). */
+  script?: string;
 }
 
 export const DEFAULT_TORCH_PYTHON = '/usr/bin/python3';
@@ -51,7 +53,7 @@ export function runTorchChild<T>(config: Record<string, unknown>, threads: numbe
   const blasDir = o.blasDir ?? DEFAULT_TORCH_BLAS_DIR;
   const arg = JSON.stringify({ ...config, files: mnistFiles(), threads });
   return new Promise((done) => {
-    execFile(python, [TORCH_SCRIPT, arg], { env: torchEnv(threads, existsSync(blasDir) ? blasDir : null), timeout: o.timeoutMs ?? 3_600_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(python, [o.script ?? TORCH_SCRIPT, arg], { env: torchEnv(threads, existsSync(blasDir) ? blasDir : null), timeout: o.timeoutMs ?? 3_600_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const why = code === 'ENOENT' ? `${python} not found` : `${python} failed: ${(stderr || err.message).trim().split('\n').pop()}`;

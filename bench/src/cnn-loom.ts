@@ -1,0 +1,108 @@
+/**
+ * Loom on the cnn suite's convnet (Keras's MNIST example) with the image layers of DESIGN.md
+ * ("Image layers"): `layers.conv2d`, `layers.maxPooling2d`, `layers.flatten`, `layers.dropout`,
+ * `layers.dense`. Timed as mlp.ts times the MLP (a fresh model, the clock from the end of the
+ * last warm-up step to the end of the last timed step), and trained for the accuracy curve with
+ * the test set as `validationData`.
+ */
+import { Adam, Sequential, layers, loadMnist, setSeed, toCategorical, type Tensor } from '@loom/loom';
+import { stepTiming, takeRows, type StepTiming } from './mlp.js';
+import type { CnnCurve } from './cnn-torch.js';
+
+/** MNIST as images: `[n, 28, 28, 1]` pixels, one-hot labels. */
+export interface CnnData {
+  x: Tensor;
+  y: Tensor;
+  testX: Tensor;
+  testY: Tensor;
+}
+
+const dataCache = new Map<string, Promise<CnnData>>();
+
+/** The first `trainLimit` training and `testLimit` test images, `loadMnist({ shape: 'image' })`, loaded once per process. */
+export function loadCnnData(trainLimit: number, testLimit: number): Promise<CnnData> {
+  const key = `${trainLimit}/${testLimit}`;
+  let p = dataCache.get(key);
+  if (!p) {
+    p = loadMnist({ shape: 'image', limit: trainLimit, testLimit }).then(({ train, test }) => ({
+      x: train.x, y: toCategorical(train.y, 10), testX: test.x, testY: toCategorical(test.y, 10),
+    }));
+    dataCache.set(key, p);
+  }
+  return p;
+}
+
+/** Keras's MNIST convnet in Loom, seeded, compiled with Adam (1e-3, 0.9, 0.999, 1e-7) and categorical cross-entropy. */
+export function buildLoomCnn(seed = 1): Sequential {
+  setSeed(seed);
+  const model = new Sequential();
+  model.add(layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }));
+  model.add(layers.maxPooling2d({ poolSize: 2 }));
+  model.add(layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
+  model.add(layers.maxPooling2d({ poolSize: 2 }));
+  model.add(layers.flatten());
+  model.add(layers.dropout({ rate: 0.5 }));
+  model.add(layers.dense({ units: 10, activation: 'softmax' }));
+  model.compile({
+    loss: 'categorical_crossentropy',
+    optimizer: new Adam({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
+    metrics: ['accuracy'],
+  });
+  return model;
+}
+
+/** Times `steps` Loom steps of the convnet after `warmupSteps`, on `workers` workers. */
+export async function timeLoomCnnSteps(data: CnnData, o: { batchSize: number; workers: number; warmupSteps: number; steps: number; seed?: number }): Promise<StepTiming> {
+  const total = o.warmupSteps + o.steps;
+  const x = takeRows(data.x, total * o.batchSize);
+  const y = takeRows(data.y, total * o.batchSize);
+  const model = buildLoomCnn(o.seed ?? 1);
+  const ends: number[] = [];
+  let trainBegin = 0;
+  const called = performance.now();
+  await model.fit(x, y, {
+    batchSize: o.batchSize, epochs: 1, workers: o.workers, seed: o.seed ?? 1, verbose: 0,
+    callbacks: [{
+      onTrainBegin() {
+        trainBegin = performance.now();
+        if (o.warmupSteps === 0) ends.push(trainBegin);
+      },
+      onBatchEnd(b: number) {
+        if (b >= o.warmupSteps - 1) ends.push(performance.now());
+        if (b >= total - 1) model.stopTraining = true;
+      },
+    }],
+  });
+  if (ends.length < 2) throw new Error(`timeLoomCnnSteps: fit ran ${ends.length} timed steps, expected ${o.steps}`);
+  return stepTiming(ends, o.batchSize, model.trainingHistory.params.workers, o.warmupSteps, trainBegin - called);
+}
+
+/**
+ * Trains the convnet for `epochs` epochs on the first `samples` images with the test set as
+ * `validationData` (a Keras user's `val_accuracy`), timing each epoch's training (its start to
+ * its last step, so the evaluation is left out).
+ */
+export async function trainLoomCnn(data: CnnData, o: { batchSize: number; workers: number; epochs: number; samples: number; seed: number; onEpoch?: (epoch: number, accuracy: number, seconds: number) => void }): Promise<CnnCurve & { workers: number }> {
+  const model = buildLoomCnn(o.seed);
+  let epochStart = 0, lastStep = 0;
+  const epochSeconds: number[] = [];
+  const history = await model.fit(takeRows(data.x, o.samples), takeRows(data.y, o.samples), {
+    batchSize: o.batchSize, epochs: o.epochs, workers: o.workers, seed: o.seed, verbose: 0,
+    validationData: [data.testX, data.testY],
+    callbacks: [{
+      onEpochBegin() {
+        epochStart = performance.now();
+      },
+      onBatchEnd() {
+        lastStep = performance.now();
+      },
+      onEpochEnd(epoch: number, logs?: Record<string, number>) {
+        epochSeconds.push((lastStep - epochStart) / 1000);
+        o.onEpoch?.(epoch + 1, logs?.val_accuracy ?? NaN, epochSeconds[epochSeconds.length - 1]!);
+      },
+    }],
+  });
+  const accuracy = history.history.val_accuracy, loss = history.history.val_loss;
+  if (!accuracy || !loss || accuracy.length !== o.epochs) throw new Error(`trainLoomCnn: fit recorded ${accuracy?.length ?? 0} val_accuracy values, expected ${o.epochs}`);
+  return { accuracy, loss, epochSeconds, workers: history.params.workers };
+}
