@@ -13,7 +13,7 @@ export function registerBench(program: Command): void {
     .command('bench')
     .summary('run a benchmark suite from bench/')
     .description('Run a benchmark suite (kernels, batch size, scaling, peers, …); options after NAME go to the suite.')
-    .argument('<name>', 'the suite: kernels, batch-size, scaling, peers, tutorial, soak, heap, or all (the runner checks the name)')
+    .argument('<name>', 'the suite: kernels, batch-size, scaling, distributed, first-epoch, peers, cnn, tutorial, soak, heap, or all (the runner checks the name)')
     .argument('[args...]', 'arguments for the suite')
     .allowUnknownOption()
     .passThroughOptions()
