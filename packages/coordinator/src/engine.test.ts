@@ -148,15 +148,6 @@ describe('engines', () => {
     await expect(train(2, { retries: 2, fault: { worker: 1, atStep: 2, kind: 'throw', persistent: true } })).rejects.toThrow(/injected fault in worker 1 at step 2/);
   });
 
-  it('refuses BatchNormalization across processes, naming the layer', async () => {
-    setSeed(1);
-    const model = new Sequential([layers.dense({ units: 4, inputShape: [IN] }), layers.batchNormalization({ name: 'bn' }), layers.dense({ units: CLASSES })]);
-    model.build();
-    const group = { rank: 0, worldSize: 2, allReduce: async () => {}, sumInRankOrder: async () => {} };
-    await expect(createEngine({ model, optimizer: new Adam(), loss: 'mse', metrics: [], workers: 1, maxRows: 10, labelWidth: CLASSES, group: group as never }))
-      .rejects.toThrow(/BatchNormalization bn cannot train across processes yet/);
-  });
-
   it('a convolution\'s work per sample counts every output position, so a convnet batch is split', async () => {
     setSeed(1);
     const conv = new Sequential([layers.conv2d({ filters: 8, kernelSize: 3, inputShape: [12, 12, 1] }), layers.flatten(), layers.dense({ units: CLASSES })]);

@@ -89,6 +89,17 @@ export interface EngineOptions {
    * stage's gradient and its update, and the batch's loss and metric sums are summed in rank order.
    */
   group?: GradientGroup;
+  /**
+   * Across processes: rows of the largest global batch. A model with batch statistics keeps the
+   * whole global batch's rows of them in its step buffers, so they hold at least this many.
+   */
+  maxBatchRows?: number;
+}
+
+/** Rows of the step buffers an engine needs: its largest batch, or the global one for batch statistics across processes. */
+export function bufferRows(options: EngineOptions): number {
+  const global = options.group && options.model.batchSyncs > 0 ? options.maxBatchRows ?? options.maxRows : 0;
+  return Math.max(options.maxRows, global);
 }
 
 /** Validates the `workers` option, naming it. */

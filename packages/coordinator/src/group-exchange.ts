@@ -23,6 +23,19 @@ export class GroupExchange {
     this.stats.fill(0);
   }
 
+  /**
+   * A batch sync across processes: this process's `rows` rows of statistics (at the start of
+   * `data`, `width` values each) move to their place in the global batch, `firstRow` on, the
+   * other rows become zeros, and the all-reduce fills them with every process's rows, so every
+   * rank holds the global batch's rows in its order (adding zeros is exact).
+   */
+  async syncBatchStats(data: Float32Array, width: number, rows: number, firstRow: number, batchRows: number): Promise<void> {
+    data.copyWithin(firstRow * width, 0, rows * width);
+    data.fill(0, 0, firstRow * width);
+    data.fill(0, (firstRow + rows) * width, batchRows * width);
+    await this.group.allReduce(data.subarray(0, batchRows * width));
+  }
+
   /** Resolves to whether any rank voted to stop; the gradient and `stats` then hold the group's sums. */
   async reduce(stop: boolean): Promise<boolean> {
     const sums = this.sums, stats = this.stats, w = stats.length;

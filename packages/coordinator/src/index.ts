@@ -42,12 +42,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const perWorker = options.minWorkPerWorker ?? MIN_WORK_PER_WORKER[kernels];
   const busy = usefulWorkers(requested, params, options.maxRows, perWorker);
   const workers = options.inference && busy > 1 ? requested : busy;
-  if (options.group && options.model.batchSyncs > 0) {
-    const bn = options.model.layers.find((l) => l.batchSyncs > 0)!;
-    throw new Error(
-      `${bn.className} ${bn.name} cannot train across processes yet: its batch statistics would need an exchange between processes inside the forward pass; train it in one process (threads give the whole-batch statistics)`,
-    );
-  }
   if (workers === 1) return new LocalEngine({ ...options, workers: 1 });
   return ThreadEngine.create({ ...options, workers }, perWorker);
 }

@@ -1,6 +1,6 @@
 import { allocFloat32, heapAllocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend, type WasmSetup } from './backend.js';
-import type { BatchShare, Engine, EngineOptions } from './engine.js';
+import { bufferRows, type BatchShare, type Engine, type EngineOptions } from './engine.js';
 import { GroupExchange } from './group-exchange.js';
 import { EVAL_BLOCK, placeModel, releaseToHeap, stepCapacity, sumBlocks } from './plan.js';
 import { Replica, specOf } from './replica.js';
@@ -29,7 +29,7 @@ export class LocalEngine implements Engine {
     const { model, optimizer } = options;
     const p = model.countParams();
     if (!optimizer.built) optimizer.build([p]);
-    const capacity = stepCapacity(options.maxRows, 1);
+    const capacity = stepCapacity(bufferRows(options), 1);
     const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(model, optimizer.slotNames.length, options.maxRows, capacity));
     this.wasm = wasm;
     this.backend = wasm ? 'wasm' : 'js';
@@ -53,8 +53,9 @@ export class LocalEngine implements Engine {
       replica.batchStats(this.x, this.y, rows, this.stats);
     } else {
       const s = checkShare(share, rows);
+      // With batch statistics even an empty share meets every batch sync (the exchange's partner).
+      if (rows > 0 || replica.batchSyncs > 0) await this.groupRows(rows, seed, step, s.batchRows, s.firstRow);
       if (rows > 0) {
-        this.rows(rows, seed, step, s.batchRows, s.firstRow);
         replica.chunkGradients(this.x, rows, 0, 1);
         replica.batchStats(this.x, this.y, rows, this.stats);
       } else exchange.noRows();
@@ -70,6 +71,17 @@ export class LocalEngine implements Engine {
     if (replica.trainRows(this.x, this.y, rows, 0, 1, seed, step, batchRows, firstRow)) return;
     while (!replica.resumeRows()) {
       // the whole batch is this thread's
+    }
+  }
+
+  /** The row stage across processes: at each batch sync the statistics get the other processes' rows. */
+  private async groupRows(rows: number, seed: number, step: number, batchRows: number, firstRow: number): Promise<void> {
+    const replica = this.replica;
+    let done = replica.trainRows(this.x, this.y, rows, 0, 1, seed, step, batchRows, firstRow);
+    while (!done) {
+      const stats = replica.pendingBatchStats();
+      await this.exchange!.syncBatchStats(stats.data, stats.width, rows, firstRow, batchRows);
+      done = replica.resumeRows();
     }
   }
 

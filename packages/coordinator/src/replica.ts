@@ -1,4 +1,4 @@
-import { Sequential, getLoss, getMetric, type LossKernel, type MetricKernel, type SequentialConfig, type StepInfo } from '@loom/layers';
+import { Sequential, getLoss, getMetric, type BatchStatsBuffer, type LossKernel, type MetricKernel, type SequentialConfig, type StepInfo } from '@loom/layers';
 import { optimizerFromConfig, type Optimizer } from '@loom/optimizers';
 import { allocFloat32, heapAllocator, partStart, withAllocator, type Allocator } from '@loom/tensor';
 import type { EngineOptions } from './engine.js';
@@ -102,9 +102,17 @@ export class Replica {
     info.seed = seed;
     info.step = step;
     info.rowOffset = firstRow + v.from;
-    info.batchRows = rows;
+    // Batch statistics are the global batch's; this process's rows are its share of it.
+    info.batchRows = batchRows;
+    info.shareFrom = firstRow;
+    info.shareRows = rows;
     this.model.setWindow(v.from);
     return this.model.beginRows(v.x, v.y, v.rows, this.loss, 1 / batchRows, info);
+  }
+
+  /** At a batch sync: the statistics buffer the waiting layer gathered (`Sequential.pendingBatchStats`). */
+  pendingBatchStats(): BatchStatsBuffer {
+    return this.model.pendingBatchStats();
   }
 
   /** Goes on with the row stage after every worker reached the batch sync it stopped at; true when done. */

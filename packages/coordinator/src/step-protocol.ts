@@ -66,6 +66,11 @@ export const Ctrl = {
   /** Rows of the global batch (the loss scale) and this rank's first row in it (dropout keys). */
   BATCH_ROWS: 15,
   FIRST_ROW: 16,
+  /**
+   * Exchange steps with batch syncs: how many of this step's batch statistics the main thread
+   * has combined with the other processes'; a worker at sync k waits until it reaches k.
+   */
+  SYNCED: 17,
 } as const;
 
 export const CONTROL_LENGTH = 32;
@@ -180,6 +185,7 @@ export function abortAll(ctrl: Int32Array): void {
   Atomics.notify(ctrl, Ctrl.SEQ);
   Atomics.notify(ctrl, Ctrl.DONE);
   Atomics.notify(ctrl, Ctrl.REDUCED);
+  Atomics.notify(ctrl, Ctrl.SYNCED);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { allocFloat32, partStart, sharedAllocator, type Allocator } from '@loom/tensor';
 import { estimateBytes, setUpBackend, tearDownBackend } from './backend.js';
-import { usefulWorkers, type BatchShare, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
+import { bufferRows, usefulWorkers, type BatchShare, type Engine, type EngineOptions, type FaultInjection } from './engine.js';
 import { GroupExchange, checkShare } from './group-exchange.js';
 import { EVAL_BLOCK, newControl, placeModel, releaseToHeap, sharedState, stepCapacity, sumBlocks, type SharedState } from './plan.js';
 import { Crew } from './crew.js';
@@ -63,7 +63,7 @@ export class ThreadEngine implements Engine {
     this.work = model.workPerSample();
     if (!optimizer.built) optimizer.build([model.countParams()]);
     this.statsWidth = 1 + options.metrics.length;
-    const capacity = stepCapacity(options.maxRows, this.workers);
+    const capacity = stepCapacity(bufferRows(options), this.workers);
     const { wasm, allocator } = setUpBackend(options.backend, estimateBytes(model, optimizer.slotNames.length, options.maxRows, capacity));
     const alloc: Allocator = wasm ? allocator : sharedAllocator;
     this.backend = wasm ? 'wasm' : 'js';
@@ -163,7 +163,7 @@ export class ThreadEngine implements Engine {
     const crew = this.crew;
     if (crew.failed !== null) throw crew.failed;
     const exchange = this.exchange;
-    if (exchange && rows === 0) return this.emptyShare(share!);
+    if (exchange && rows === 0) return this.emptyShare(share!, seed, step);
     this.startTraining();
     const ctrl = this.state.control;
     const t = this.options.optimizer.iterations + 1;
@@ -182,6 +182,7 @@ export class ThreadEngine implements Engine {
     Atomics.store(ctrl, Ctrl.UPDATING, 0);
     Atomics.store(ctrl, Ctrl.GRADS, 0);
     Atomics.store(ctrl, Ctrl.REDUCED, 0);
+    Atomics.store(ctrl, Ctrl.SYNCED, 0);
     // The fields above are published by this sequentially consistent bump of SEQ.
     Atomics.add(ctrl, Ctrl.SEQ, 1);
     Atomics.notify(ctrl, Ctrl.SEQ);
@@ -190,9 +191,19 @@ export class ThreadEngine implements Engine {
       const fault = this.fault;
       if (fault && fault.worker === 0 && fault.atStep === t) throw new Error(`injected fault in worker 0 at step ${t}`);
       // A layer with batch statistics stops the row stage until every worker's rows are in.
+      // Across processes the main thread then adds the other processes' rows to the statistics
+      // (and from the first such exchange on, the step cannot be redone) before the workers go on.
       let done = main.trainRows(this.x, this.y, rows, 0, active, seed, step, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
       while (!done) {
         await mainBarrier(ctrl, workers, this.spinMs, crew.failure);
+        if (exchange) {
+          if (Atomics.load(ctrl, Ctrl.SYNCED) === 0) Atomics.add(ctrl, Ctrl.UPDATING, 1);
+          const stats = main.pendingBatchStats();
+          await exchange.syncBatchStats(stats.data, stats.width, rows, share!.firstRow, share!.batchRows);
+          if (crew.failed !== null) throw crew.failed;
+          Atomics.add(ctrl, Ctrl.SYNCED, 1);
+          Atomics.notify(ctrl, Ctrl.SYNCED);
+        }
         done = main.resumeRows();
       }
       await mainBarrier(ctrl, workers, this.spinMs, crew.failure);
@@ -239,11 +250,22 @@ export class ThreadEngine implements Engine {
    * A rank with no rows in a small last batch still takes part in the exchange, and then updates
    * every parameter itself (an elementwise update, so the bits of any split).
    */
-  private async emptyShare(share: BatchShare): Promise<void> {
+  private async emptyShare(share: BatchShare, seed: number, step: number): Promise<void> {
     const t = this.options.optimizer.iterations + 1;
-    this.exchange!.noRows();
-    this.stopAgreed = await this.exchange!.reduce(share.stop);
-    this.main.chunkUpdate(0, 1, t);
+    const main = this.main, exchange = this.exchange!;
+    // A model with batch statistics: the main thread alone meets every batch sync with no rows,
+    // so the other ranks' exchanges have their partner and this rank gets the batch's statistics.
+    if (main.batchSyncs > 0) {
+      let done = main.trainRows(this.x, this.y, 0, 0, 1, seed, step, share.batchRows, share.firstRow);
+      while (!done) {
+        const stats = main.pendingBatchStats();
+        await exchange.syncBatchStats(stats.data, stats.width, 0, share.firstRow, share.batchRows);
+        done = main.resumeRows();
+      }
+    }
+    exchange.noRows();
+    this.stopAgreed = await exchange.reduce(share.stop);
+    main.chunkUpdate(0, 1, t);
     this.options.optimizer.iterations = t;
   }
 

@@ -86,8 +86,10 @@ export default function serve({ port }: ServeTask): Promise<void> {
             }
             // A worker past the active ones runs an empty shard: it still meets every batch sync.
             let done = r.trainRows(s.x, s.y, rows, index, active, ctrl[Ctrl.SEED]!, ctrl[Ctrl.STEP]!, ctrl[Ctrl.BATCH_ROWS]!, ctrl[Ctrl.FIRST_ROW]!);
-            while (!done) {
+            for (let synced = 0; !done; ) {
               barrier(ctrl, workers, spin);
+              // Across processes the main thread adds the other processes' rows first.
+              if (ctrl[Ctrl.EXCHANGE] === 1) blockWhile(ctrl, Ctrl.SYNCED, synced++, spin);
               done = r.resumeRows();
             }
             // Every shard's rows of every step buffer are written, and nobody reads the

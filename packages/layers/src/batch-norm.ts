@@ -1,7 +1,7 @@
 import { formatShape } from '@loom/tensor';
 import { identifierOf, type Identified } from './identifiers.js';
 import { checkInitializer } from './initializers.js';
-import { Layer, weightChunkStart, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
+import { Layer, weightChunkStart, type BatchStatsBuffer, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
 export interface BatchNormalizationConfig extends LayerConfig {
   /** Only the last (channel) axis, Keras's default: -1. */
@@ -61,6 +61,12 @@ export class BatchNormalization extends Layer {
   private sumDyXhat = new Float64Array(0);
   /** Batch rows of the last training forward: the backward combines as many. */
   private batchRows = 0;
+  /** This process's rows within the batch (across processes): its share of γ's and β's gradient. */
+  private shareFrom = 0;
+  private shareRows = 0;
+  private readonly statsViews: Record<'forward' | 'backward', BatchStatsBuffer> = {
+    forward: { data: new Float32Array(0), width: 0 }, backward: { data: new Float32Array(0), width: 0 },
+  };
 
   constructor(config: BatchNormalizationConfig = {}) {
     super(config);
@@ -188,6 +194,8 @@ export class BatchNormalization extends Layer {
     const gamma = this.gamma?.value, beta = this.beta?.value;
     if (info.training) {
       this.batchRows = info.batchRows ?? rows;
+      this.shareFrom = info.shareFrom ?? 0;
+      this.shareRows = info.shareRows ?? this.batchRows;
       this.combineForward(this.batchRows);
     } else {
       const mm = this.movingMean.value, mv = this.movingVariance.value;
@@ -235,13 +243,30 @@ export class BatchNormalization extends Layer {
     return dx;
   }
 
+  override batchStatsBuffer(pass: 'forward' | 'backward'): BatchStatsBuffer {
+    const view = this.statsViews[pass];
+    view.data = this.wholeBuffer(pass === 'forward' ? FORWARD_STATS : GRAD_STATS);
+    view.width = 2 * this.channels;
+    return view;
+  }
+
+  /**
+   * dγ = Σ dy·x̂ and dβ = Σ dy over this process's rows of the batch, in row order, in float64
+   * (in one process every row: the sums the backward used).
+   */
   override weightGradients(_input: Float32Array, _rows: number, part: number, parts: number): void {
     const any = this.gamma ?? this.beta;
     if (!any) return;
+    const c = this.channels, stats = this.wholeBuffer(GRAD_STATS), r0 = this.shareFrom, r1 = this.shareFrom + this.shareRows;
     const c0 = weightChunkStart(any, parts, part), c1 = weightChunkStart(any, parts, part + 1);
     for (let ch = c0; ch < c1; ch++) {
-      if (this.gamma) this.gamma.grad[ch] = this.sumDyXhat[ch]!;
-      if (this.beta) this.beta.grad[ch] = this.sumDy[ch]!;
+      let a = 0, b = 0;
+      for (let r = r0; r < r1; r++) {
+        a += stats[r * 2 * c + ch]!;
+        b += stats[r * 2 * c + c + ch]!;
+      }
+      if (this.gamma) this.gamma.grad[ch] = b;
+      if (this.beta) this.beta.grad[ch] = a;
     }
   }
 

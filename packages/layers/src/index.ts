@@ -1,4 +1,4 @@
-export { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
+export { Layer, positiveInt, type BatchStatsBuffer, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 export { Dense, type DenseConfig } from './dense.js';
 export { Activation, type ActivationConfig } from './activation-layer.js';
 export { Dropout, type DropoutConfig } from './dropout.js';

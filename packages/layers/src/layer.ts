@@ -9,10 +9,24 @@ export interface StepInfo {
   /** Index within the whole batch of this shard's first row, so masks do not depend on sharding. */
   rowOffset: number;
   /**
-   * Rows of the batch in this process's step buffers (from row 0), when a layer with batch
-   * statistics reads every worker's rows; the shard's own rows when absent (one party).
+   * Rows of the whole batch whose statistics a layer with batch syncs combines (from row 0 of
+   * its statistics buffer, once every worker, and every process, put its rows there); the
+   * shard's own rows when absent (one party).
    */
   batchRows?: number;
+  /**
+   * This process's rows within that batch, [shareFrom, shareFrom + shareRows): across processes
+   * a layer's weight gradient sums only them (the all-reduce adds the other processes'). The
+   * whole batch when absent.
+   */
+  shareFrom?: number;
+  shareRows?: number;
+}
+
+/** Where a layer stopped at a batch sync left its rows' statistics: one row of `width` values per batch row. */
+export interface BatchStatsBuffer {
+  data: Float32Array;
+  width: number;
 }
 
 /** A weight a layer asks for; the model places its value and gradient in flat parameter buffers. */
@@ -234,6 +248,15 @@ export abstract class Layer {
    * written into the step buffers, where every worker reads every row's after the wait.
    */
   gatherRowStats(_pass: 'forward' | 'backward', _data: Float32Array, _rows: number): void {}
+
+  /**
+   * The whole-batch buffer `gatherRowStats` wrote for `pass`, row r of the batch at
+   * `r · width`: across processes the engine puts every process's rows in it (in global row
+   * order) before the layer goes on. Null for a layer without batch syncs.
+   */
+  batchStatsBuffer(_pass: 'forward' | 'backward'): BatchStatsBuffer | null {
+    return null;
+  }
 
   /**
    * Updates state the layer keeps besides trainable weights (moving statistics) for part `part`

@@ -1,7 +1,7 @@
 import { Tensor, allocFloat32, formatShape, getGlobalRandom, heapAllocator, withAllocator, type Allocator } from '@loom/tensor';
 import { initialize } from './initializers.js';
 import { Dropout } from './dropout.js';
-import { weightChunkStart, type Layer, type StepInfo, type WeightSpec } from './layer.js';
+import { weightChunkStart, type BatchStatsBuffer, type Layer, type StepInfo, type WeightSpec } from './layer.js';
 import type { LossKernel } from './losses.js';
 import type { MetricKernel } from './metrics.js';
 import { deserializeLayer, serializeLayer, type LayerRecord } from './registry.js';
@@ -306,6 +306,17 @@ export class Sequential {
     c.gradScale = gradScale;
     c.info = info;
     return this.runRows();
+  }
+
+  /**
+   * At a batch sync (`beginRows`/`resumeRows` returned false): the buffer of row statistics the
+   * waiting layer gathered, for an engine that must add other processes' rows to it.
+   */
+  pendingBatchStats(): BatchStatsBuffer {
+    const c = this.cursor, layer = this.layers[c.layer];
+    const stats = c.gathered && layer ? layer.batchStatsBuffer(c.backward ? 'backward' : 'forward') : null;
+    if (!stats) throw new Error(`${this.name}.pendingBatchStats: the row stage is not stopped at a batch sync`);
+    return stats;
   }
 
   /** Goes on with the row stage after a batch sync; true when it is done. */

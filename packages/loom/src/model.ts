@@ -196,7 +196,7 @@ export class Sequential extends Graph implements TrainingModel {
     // A rank's largest share of a global batch (partStart gives the first ranks the larger shares).
     const maxRows = partStart(batchSize, worldSize, 1);
     const engine = await createEngine({
-      model: this, optimizer, loss, metrics: this.metricNames, workers, maxRows,
+      model: this, optimizer, loss, metrics: this.metricNames, workers, maxRows, maxBatchRows: batchSize,
       labelWidth: this.labelWidth(), faultInjection: options.faultInjection, retryWorkerFaults, group: group ?? undefined,
     });
     this.engine = engine;

@@ -8,7 +8,12 @@ const { train } = await loadMnist({ limit: o.samples, testLimit: 1 });
 setSeed(1);
 const model = new Sequential();
 o.hidden.forEach((units, i) => {
-  model.add(layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [784] } : {}) }));
+  // batchNorm: Dense, then BatchNormalization (whole-batch statistics across the ranks), then relu.
+  if (o.batchNorm) {
+    model.add(layers.dense({ units, ...(i === 0 ? { inputShape: [784] } : {}) }));
+    model.add(layers.batchNormalization({ momentum: 0.9 }));
+    model.add(layers.activation({ activation: 'relu' }));
+  } else model.add(layers.dense({ units, activation: 'relu', ...(i === 0 ? { inputShape: [784] } : {}) }));
   if (o.dropout) model.add(layers.dropout({ rate: o.dropout }));
 });
 model.add(layers.dense({ units: 10, activation: 'softmax' }));
