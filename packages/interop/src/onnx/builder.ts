@@ -14,6 +14,8 @@ export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   private readonly names = new Set<string>();
+  /** Image tensors held channels first ([n, c, h, w]); every other tensor is in Loom's NHWC order. */
+  private readonly channelsFirst = new Set<string>();
 
   constructor(readonly opset: number, inputName: string) {
     this.names.add(inputName);
@@ -41,12 +43,24 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Whether image tensor `name` is held NCHW (the order of ONNX's Conv and poolings). */
+  isNchw(name: string): boolean {
+    return this.channelsFirst.has(name);
+  }
+
+  /** Marks tensor `name` as NCHW; returns the name. */
+  markNchw(name: string): string {
+    this.channelsFirst.add(name);
+    return name;
+  }
+
   /** Renames the tensor `from` (the last node's output) to `to`. */
   renameOutput(from: string, to: string): void {
     const producer = this.nodes.find((n) => n.output?.[0] === from);
     if (!producer) throw new Error(`internal: no node produces '${from}'`);
     this.claim(to);
     producer.output = [to];
+    if (this.channelsFirst.delete(from)) this.channelsFirst.add(to);
     for (const n of this.nodes) n.input = n.input?.map((i) => (i === from ? to : i)) ?? [];
   }
 

@@ -29,8 +29,8 @@ describe('toOnnx refuses', () => {
   });
 
   it('a layer class ONNX export does not support, naming the layer and listing the supported ones', () => {
-    expect(() => toOnnx(withLayer(1, 'Conv2D', { name: 'conv2d_1', filters: 8 }))).toThrow(
-      `toOnnx: layer 'conv2d_1' (model.layers[1]) is a "Conv2D" layer, which ONNX export does not support. Supported: Dense, Activation, Dropout, Flatten, Maxout`,
+    expect(() => toOnnx(withLayer(1, 'Conv3D', { name: 'conv3d_1', filters: 8 }))).toThrow(
+      `toOnnx: layer 'conv3d_1' (model.layers[1]) is a "Conv3D" layer, which ONNX export does not support. Supported: Dense, Activation, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, Dropout, Flatten, Maxout`,
     );
   });
 

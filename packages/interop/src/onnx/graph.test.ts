@@ -126,11 +126,11 @@ describe('toOnnx graph', () => {
     }
   });
 
-  it('flattens inside Dense when a Dense meets a multi-dimensional sample, as Loom does', () => {
-    const model: InteropModel = { name: 'x', inputShape: [2, 2], layers: [dense('d', 3, 'linear')], weights: [weight('d/kernel', [4, 3]), weight('d/bias', [3])] };
-    const g = decode(toOnnx(model)).graph;
-    expect(g.node.map((n) => n.opType)).toEqual(['Flatten', 'Gemm']);
-    expect(g.node[1]!.output).toEqual(['output']);
+  it('applies a Dense to the last axis of a multi-dimensional sample, as Loom does: MatMul + Add', () => {
+    const model: InteropModel = { name: 'x', inputShape: [2, 4], layers: [dense('d', 3, 'relu')], weights: [weight('d/kernel', [4, 3]), weight('d/bias', [3])] };
+    const m = decode(toOnnx(model));
+    expect(m.graph.node.map((n) => [n.opType, n.input])).toEqual([['MatMul', ['input', 'd/kernel']], ['Add', ['d/matmul', 'd/bias']], ['Relu', ['d/add']]]);
+    expect(m.graph.output[0]!.type.tensorType.shape.dim).toEqual([{ dimParam: 'batch' }, { dimValue: 2 }, { dimValue: 3 }]);
   });
 
   it('omits the bias input of Gemm for useBias false', () => {

@@ -10,12 +10,12 @@ import { maxAbsDiff, randomInputs, randomWeight, rng } from './testing.js';
 const TOL = 1e-5;
 const ROWS = 256;
 
-/** Every activation, a Dense without bias, a Dense on a 2-D sample, a Flatten, a Dropout and a Maxout. */
+/** Every activation, a Dense without bias, Dense on a 2-D sample (its last axis), a Flatten, a Dropout and a Maxout. */
 function everyActivationMlp(seed: number): InteropModel {
   const next = rng(seed);
   const layers: InteropLayer[] = [];
   const weights: InteropWeight[] = [];
-  let inSize = 4 * 6;
+  let inSize = 6;
   const dense = (name: string, units: number, activation: string, extra: Record<string, unknown> = {}) => {
     const useBias = extra['useBias'] !== false;
     layers.push({ className: 'Dense', config: { name, units, activation, useBias, kernelInitializer: 'glorot_uniform', ...extra } });
@@ -24,11 +24,11 @@ function everyActivationMlp(seed: number): InteropModel {
     if (useBias) weights.push(randomWeight(next, `${name}/bias`, [units], 0.5));
     inSize = units;
   };
-  dense('dense_1', 16, 'relu'); // meets the [4, 6] sample directly: Loom's Dense flattens it
-  dense('dense_2', 16, 'leaky_relu');
+  dense('dense_1', 16, 'relu'); // meets the [4, 6] sample directly: Loom's Dense applies to its last axis
+  dense('dense_2', 16, 'leaky_relu'); // [4, 16]
   layers.push({ className: 'Dropout', config: { name: 'dropout_1', rate: 0.3 } });
-  dense('dense_3', 12, 'elu', { useBias: false });
-  layers.push({ className: 'Maxout', config: { name: 'maxout_1', units: 10, pieces: 3 } });
+  dense('dense_3', 3, 'elu', { useBias: false }); // [4, 3]
+  layers.push({ className: 'Maxout', config: { name: 'maxout_1', units: 10, pieces: 3 } }); // flattens its [4, 3] sample
   weights.push(randomWeight(next, 'maxout_1/kernel', [12, 30], Math.sqrt(6 / 42)), randomWeight(next, 'maxout_1/bias', [30], 0.5));
   inSize = 10;
   layers.push({ className: 'Flatten', config: { name: 'flatten_1' } });

@@ -53,6 +53,14 @@ function affine(x: number[], kernel: InteropWeight, bias: InteropWeight | undefi
   return out;
 }
 
+/** Loom's Dense: the kernel applies to the last axis, each run of `in` values of a longer sample its own row. */
+function dense(x: number[], kernel: InteropWeight, bias: InteropWeight | undefined, activation: string, alpha: number | undefined): number[] {
+  const inSize = kernel.shape[0]!;
+  const out: number[] = [];
+  for (let at = 0; at < x.length; at += inSize) out.push(...activate(activation, alpha, affine(x.slice(at, at + inSize), kernel, bias)));
+  return out;
+}
+
 /** One sample through the model in float64. */
 export function referenceRow(model: InteropModel, sample: number[]): number[] {
   let x = sample, w = 0;
@@ -61,7 +69,7 @@ export function referenceRow(model: InteropModel, sample: number[]): number[] {
     if (className === 'Dense') {
       const kernel = model.weights[w++]!;
       const bias = config['useBias'] === false ? undefined : model.weights[w++]!;
-      x = activate(config['activation'] as string, alpha, affine(x, kernel, bias));
+      x = dense(x, kernel, bias, config['activation'] as string, alpha);
     } else if (className === 'Maxout') {
       const units = config['units'] as number, pieces = config['pieces'] as number;
       const z = affine(x, model.weights[w++]!, model.weights[w++]!);

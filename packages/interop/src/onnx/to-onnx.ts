@@ -1,6 +1,6 @@
 import type { InteropModel, InteropWeight } from '../records.js';
 import { GraphBuilder } from './builder.js';
-import { layerMapping, type LayerPlan } from './layers.js';
+import { layerMapping, nhwc, type LayerPlan } from './layers.js';
 import { encodeModelProto, FLOAT, type ModelProto, type ValueInfoProto } from './schema.js';
 
 /** Options for `toOnnx` and `writeOnnxFile`. */
@@ -39,6 +39,8 @@ export function toOnnx(model: InteropModel, options: OnnxExportOptions = {}): Ui
   const g = new GraphBuilder(opset, INPUT_NAME);
   let x = INPUT_NAME;
   for (const { plan, weights } of layers) x = plan.emit(g, x, weights);
+  // The graph's output is in Loom's layout whatever the last op kept.
+  x = nhwc(g, 'output', x);
   if (x === INPUT_NAME) g.node('Identity', 'Identity', [x], OUTPUT_NAME);
   else g.renameOutput(x, OUTPUT_NAME);
   const outShape = layers.length ? layers[layers.length - 1]!.plan.outShape : inputShape;

@@ -1,4 +1,5 @@
 import type { InteropLayer, InteropModel, InteropWeight } from '../records.js';
+import { windowOf } from '../geometry.js';
 import { InteropError } from './errors.js';
 import {
   KERAS_VERSION, LEAKY_RELU_SUFFIX, MAX_SHARD_BYTES, SHARED_ACTIVATIONS, kerasInitializer,
@@ -28,7 +29,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** What one Loom layer becomes: Keras layers, and the Loom weights they carry (in Keras order). */
 interface Mapped {
   layers: KerasLayerJson[];
-  weights: { owner: string; role: 'kernel' | 'bias' }[];
+  weights: { owner: string; role: string }[];
   outputShape: number[];
 }
 
@@ -39,31 +40,77 @@ type LayerExporter = (layer: InteropLayer, name: string, inputShape: number[]) =
  * class missing here is refused by name: Maxout has no TensorFlow.js Layers equivalent.
  */
 const exporters: Record<string, LayerExporter> = {
+  // Loom's Dense, like Keras's, applies to the last axis of its input (kernel [last, units]).
   Dense(layer, name, inputShape) {
     const c = layer.config;
-    if (inputShape.length !== 1) {
-      throw new InteropError('unsupported', `Dense layer '${name}' takes a [${inputShape.join(', ')}] input, which Loom flattens but TensorFlow.js's Dense would apply to the last axis only: put a Flatten before it`);
-    }
     const units = c.units as number;
     const useBias = (c.useBias ?? true) as boolean;
-    const activation = (c.activation ?? 'linear') as string;
-    const alpha = c.alpha as number | undefined;
-    const split = activation === 'leaky_relu';
+    const { activation, extra } = withActivation(c, name);
     const dense: KerasLayerJson = {
       class_name: 'Dense',
       config: {
-        units, activation: split ? 'linear' : kerasActivation(activation, alpha, name), use_bias: useBias,
+        units, activation, use_bias: useBias,
         kernel_initializer: initializer(c.kernelInitializer ?? 'glorot_uniform', name),
         bias_initializer: initializer(c.biasInitializer ?? 'zeros', name),
         kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null,
         kernel_constraint: null, bias_constraint: null, name, trainable: true,
       },
     };
-    const layers = [dense];
-    if (split) layers.push(leakyRelu(`${name}${LEAKY_RELU_SUFFIX}`, alpha ?? 0.1));
-    const weights: Mapped['weights'] = [{ owner: name, role: 'kernel' }];
-    if (useBias) weights.push({ owner: name, role: 'bias' });
-    return { layers, weights, outputShape: [units] };
+    return { layers: [dense, ...extra], weights: kernelAndBias(name, useBias), outputShape: [...inputShape.slice(0, -1), units] };
+  },
+  Conv2D(layer, name, inputShape) {
+    const c = layer.config;
+    const [h, w] = image(inputShape, name, 'Conv2D');
+    const filters = c.filters as number;
+    const kernelSize = pair(c.kernelSize, name, 'kernelSize');
+    const strides = pair(c.strides ?? 1, name, 'strides');
+    const padding = paddingOf(c.padding, name);
+    const useBias = (c.useBias ?? true) as boolean;
+    const { activation, extra } = withActivation(c, name);
+    const conv: KerasLayerJson = {
+      class_name: 'Conv2D',
+      config: {
+        filters, kernel_size: kernelSize, strides, padding, data_format: 'channels_last', dilation_rate: [1, 1],
+        activation, use_bias: useBias,
+        kernel_initializer: initializer(c.kernelInitializer ?? 'glorot_uniform', name),
+        bias_initializer: initializer(c.biasInitializer ?? 'zeros', name),
+        kernel_regularizer: null, bias_regularizer: null, activity_regularizer: null,
+        kernel_constraint: null, bias_constraint: null, name, trainable: true,
+      },
+    };
+    const win = window(h, w, kernelSize, strides, padding, name);
+    return { layers: [conv, ...extra], weights: kernelAndBias(name, useBias), outputShape: [win.outH, win.outW, filters] };
+  },
+  MaxPooling2D: (layer, name, inputShape) => pooling('MaxPooling2D', layer, name, inputShape),
+  AveragePooling2D: (layer, name, inputShape) => pooling('AveragePooling2D', layer, name, inputShape),
+  GlobalAveragePooling2D(_layer, name, inputShape) {
+    const [, , channels] = image(inputShape, name, 'GlobalAveragePooling2D');
+    return { layers: [{ class_name: 'GlobalAveragePooling2D', config: { data_format: 'channels_last', name, trainable: true } }], weights: [], outputShape: [channels] };
+  },
+  // Weights in Keras's order: gamma (scale), beta (center), moving_mean, moving_variance; the
+  // last two are state, not trained, and tfjs names and loads them the same way.
+  BatchNormalization(layer, name, inputShape) {
+    const c = layer.config;
+    if (inputShape.length === 0) throw new InteropError('invalid', `BatchNormalization layer '${name}' has no input shape`);
+    if (c.axis !== undefined && c.axis !== -1) throw new InteropError('unsupported', `BatchNormalization layer '${name}' normalizes axis ${String(c.axis)}; Loom's (and this export's) is -1, the channels`);
+    const center = (c.center ?? true) as boolean, scale = (c.scale ?? true) as boolean;
+    const bn: KerasLayerJson = {
+      class_name: 'BatchNormalization',
+      config: {
+        axis: -1, momentum: c.momentum ?? 0.99, epsilon: c.epsilon ?? 1e-3, center, scale,
+        beta_initializer: initializer(c.betaInitializer ?? 'zeros', name),
+        gamma_initializer: initializer(c.gammaInitializer ?? 'ones', name),
+        moving_mean_initializer: initializer(c.movingMeanInitializer ?? 'zeros', name),
+        moving_variance_initializer: initializer(c.movingVarianceInitializer ?? 'ones', name),
+        beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null,
+        name, trainable: true,
+      },
+    };
+    const weights: Mapped['weights'] = [];
+    if (scale) weights.push({ owner: name, role: 'gamma' });
+    if (center) weights.push({ owner: name, role: 'beta' });
+    weights.push({ owner: name, role: 'moving_mean' }, { owner: name, role: 'moving_variance' });
+    return { layers: [bn], weights, outputShape: [...inputShape] };
   },
   Activation(layer, name, inputShape) {
     const activation = layer.config.activation as string;
@@ -86,6 +133,60 @@ const exporters: Record<string, LayerExporter> = {
 
 /** The Loom layer classes `toTfjsLayers` exports. */
 export const tfjsExportableLayers: readonly string[] = Object.keys(exporters);
+
+/**
+ * A layer's activation as Keras writes it, and the layers that follow it: leaky_relu has no
+ * tfjs string, so the layer gets 'linear' and a `LeakyReLU` named `<layer>_leaky_relu` follows.
+ */
+function withActivation(c: Record<string, unknown>, name: string): { activation: string; extra: KerasLayerJson[] } {
+  const activation = (c.activation ?? 'linear') as string;
+  const alpha = c.alpha as number | undefined;
+  if (activation === 'leaky_relu') return { activation: 'linear', extra: [leakyRelu(`${name}${LEAKY_RELU_SUFFIX}`, alpha ?? 0.1)] };
+  return { activation: kerasActivation(activation, alpha, name), extra: [] };
+}
+
+function kernelAndBias(name: string, useBias: boolean): Mapped['weights'] {
+  return useBias ? [{ owner: name, role: 'kernel' }, { owner: name, role: 'bias' }] : [{ owner: name, role: 'kernel' }];
+}
+
+function pooling(className: 'MaxPooling2D' | 'AveragePooling2D', layer: InteropLayer, name: string, inputShape: number[]): Mapped {
+  const c = layer.config;
+  const [h, w, channels] = image(inputShape, name, className);
+  const poolSize = pair(c.poolSize ?? 2, name, 'poolSize');
+  const strides = pair(c.strides ?? poolSize, name, 'strides');
+  const padding = paddingOf(c.padding, name);
+  const win = window(h, w, poolSize, strides, padding, name);
+  return {
+    layers: [{ class_name: className, config: { pool_size: poolSize, strides, padding, data_format: 'channels_last', name, trainable: true } }],
+    weights: [], outputShape: [win.outH, win.outW, channels],
+  };
+}
+
+function image(inputShape: number[], name: string, className: string): [number, number, number] {
+  if (inputShape.length !== 3) throw new InteropError('invalid', `${className} layer '${name}' gets a [${inputShape.join(', ')}] input; it needs images [height, width, channels]`);
+  return inputShape as [number, number, number];
+}
+
+/** A Loom pair option (`3` or `[3, 2]`) as Keras writes it, `[3, 3]` or `[3, 2]`. */
+function pair(v: unknown, name: string, key: string): [number, number] {
+  const p = Array.isArray(v) ? v : [v, v];
+  if (p.length !== 2 || !p.every((d) => Number.isSafeInteger(d) && (d as number) >= 1)) {
+    throw new InteropError('invalid', `layer '${name}': ${key} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [p[0] as number, p[1] as number];
+}
+
+function paddingOf(v: unknown, name: string): 'valid' | 'same' {
+  const p = v ?? 'valid';
+  if (p !== 'valid' && p !== 'same') throw new InteropError('invalid', `layer '${name}': padding must be 'valid' or 'same', got ${JSON.stringify(v)}`);
+  return p;
+}
+
+function window(h: number, w: number, [kh, kw]: [number, number], [sh, sw]: [number, number], padding: 'valid' | 'same', name: string) {
+  const win = windowOf(h, w, kh, kw, sh, sw, padding);
+  if (!win) throw new InteropError('invalid', `layer '${name}': a ${kh}×${kw} window is larger than its ${h}×${w} input under padding 'valid'`);
+  return win;
+}
 
 function leakyRelu(name: string, alpha: number): KerasLayerJson {
   return { class_name: 'LeakyReLU', config: { alpha, name, trainable: true } };

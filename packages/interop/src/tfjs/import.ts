@@ -1,4 +1,5 @@
 import type { InteropLayer, InteropModel, InteropWeight } from '../records.js';
+import { windowOf } from '../geometry.js';
 import { InteropError } from './errors.js';
 import { KERAS_LEAKY_RELU_ALPHA, LEAKY_RELU_SUFFIX, SHARED_ACTIVATIONS, loomInitializer, type KerasLayerJson } from './format.js';
 
@@ -42,26 +43,85 @@ const importers: Record<string, LayerImporter> = {
   InputLayer(ctx) {
     return { layer: null, outputShape: ctx.inputShape, weights: [] };
   },
+  // Keras's Dense applies to the last axis of its input, as Loom's does: kernel [last, units].
   Dense(ctx) {
     const { name, config: c, inputShape, source } = ctx;
-    if (inputShape.length !== 1) {
-      throw new InteropError('unsupported', `${source}: Dense layer '${name}' gets a [${inputShape.join(', ')}] input; Loom's Dense takes flat inputs only (tfjs applies it to the last axis): a Flatten before it is needed`, { path: source });
-    }
-    for (const key of ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint']) {
-      if (c[key] !== undefined && c[key] !== null) throw new InteropError('unsupported', `${source}: Dense layer '${name}' has a ${key}, which Loom does not support`, { path: source });
-    }
+    noExtras(ctx, 'Dense', ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint']);
     const units = c.units;
     if (!Number.isInteger(units) || (units as number) <= 0) throw new InteropError('invalid', `${source}: Dense layer '${name}': units must be a positive integer, got ${JSON.stringify(units)}`, { path: source });
-    const useBias = c.use_bias ?? true;
-    if (typeof useBias !== 'boolean') throw new InteropError('invalid', `${source}: Dense layer '${name}': use_bias must be true or false`, { path: source });
+    const useBias = booleanKey(ctx, 'Dense', 'use_bias', true);
     const config: Record<string, unknown> = {
       name, units, activation: activationOf(c.activation, name, source), useBias,
       kernelInitializer: loomInitializer(c.kernel_initializer, 'glorot_uniform'),
       biasInitializer: loomInitializer(c.bias_initializer, 'zeros'),
     };
-    const weights = [{ name: `${name}/kernel`, shape: [inputShape[0]!, units as number] }];
+    const weights = [{ name: `${name}/kernel`, shape: [inputShape[inputShape.length - 1]!, units as number] }];
     if (useBias) weights.push({ name: `${name}/bias`, shape: [units as number] });
-    return { layer: { className: 'Dense', config }, outputShape: [units as number], weights };
+    return { layer: { className: 'Dense', config }, outputShape: [...inputShape.slice(0, -1), units as number], weights };
+  },
+  Conv2D(ctx) {
+    const { name, config: c, source } = ctx;
+    const [h, w, cin] = imageInput(ctx, 'Conv2D');
+    channelsLast(ctx, 'Conv2D');
+    noExtras(ctx, 'Conv2D', ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint']);
+    const dilation = pairKey(ctx, 'Conv2D', 'dilation_rate', 1);
+    if (dilation[0] !== 1 || dilation[1] !== 1) throw new InteropError('unsupported', `${source}: Conv2D layer '${name}' has dilation_rate [${dilation.join(', ')}]; Loom's Conv2D supports 1 only`, { path: source });
+    if (c.groups !== undefined && c.groups !== 1) throw new InteropError('unsupported', `${source}: Conv2D layer '${name}' has groups ${JSON.stringify(c.groups)}; Loom's Conv2D supports 1 only`, { path: source });
+    const filters = c.filters;
+    if (!Number.isSafeInteger(filters) || (filters as number) <= 0) throw new InteropError('invalid', `${source}: Conv2D layer '${name}': filters must be a positive integer, got ${JSON.stringify(filters)}`, { path: source });
+    const kernelSize = pairKey(ctx, 'Conv2D', 'kernel_size', undefined);
+    const strides = pairKey(ctx, 'Conv2D', 'strides', 1);
+    const padding = paddingKey(ctx, 'Conv2D');
+    const activation = activationOf(c.activation, name, source);
+    if (activation === 'softmax') throw new InteropError('unsupported', `${source}: Conv2D layer '${name}' has activation softmax, which Loom's Conv2D does not support (over channels: use a Dense after Flatten)`, { path: source });
+    const useBias = booleanKey(ctx, 'Conv2D', 'use_bias', true);
+    const win = windowKey(ctx, 'Conv2D', h, w, kernelSize, strides, padding);
+    const config: Record<string, unknown> = {
+      name, filters, kernelSize, strides, padding, activation, useBias,
+      kernelInitializer: loomInitializer(c.kernel_initializer, 'glorot_uniform'),
+      biasInitializer: loomInitializer(c.bias_initializer, 'zeros'),
+    };
+    const weights = [{ name: `${name}/kernel`, shape: [kernelSize[0], kernelSize[1], cin, filters as number] }];
+    if (useBias) weights.push({ name: `${name}/bias`, shape: [filters as number] });
+    return { layer: { className: 'Conv2D', config }, outputShape: [win.outH, win.outW, filters as number], weights };
+  },
+  MaxPooling2D: (ctx) => pooling(ctx, 'MaxPooling2D'),
+  AveragePooling2D: (ctx) => pooling(ctx, 'AveragePooling2D'),
+  GlobalAveragePooling2D(ctx) {
+    const [, , channels] = imageInput(ctx, 'GlobalAveragePooling2D');
+    channelsLast(ctx, 'GlobalAveragePooling2D');
+    if (ctx.config.keepdims === true) throw new InteropError('unsupported', `${ctx.source}: GlobalAveragePooling2D layer '${ctx.name}' has keepdims true; Loom's gives [channels]`, { path: ctx.source });
+    return { layer: { className: 'GlobalAveragePooling2D', config: { name: ctx.name } }, outputShape: [channels], weights: [] };
+  },
+  BatchNormalization(ctx) {
+    const { name, config: c, inputShape, source } = ctx;
+    const rank = inputShape.length + 1; // with the batch axis
+    const axes = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
+    if (axes.length !== 1 || !(axes[0] === -1 || axes[0] === rank - 1)) {
+      throw new InteropError('unsupported', `${source}: BatchNormalization layer '${name}' normalizes axis ${JSON.stringify(c.axis)} of a rank-${rank} input; Loom normalizes the last axis only (-1, the channels)`, { path: source });
+    }
+    noExtras(ctx, 'BatchNormalization', ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint', 'virtual_batch_size', 'adjustment']);
+    for (const key of ['renorm', 'synchronized']) {
+      if (c[key] === true) throw new InteropError('unsupported', `${source}: BatchNormalization layer '${name}' has ${key} true, which Loom does not support`, { path: source });
+    }
+    const momentum = c.momentum ?? 0.99, epsilon = c.epsilon ?? 1e-3;
+    if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) throw new InteropError('invalid', `${source}: BatchNormalization layer '${name}': momentum must be a number in [0, 1], got ${JSON.stringify(momentum)}`, { path: source });
+    if (typeof epsilon !== 'number' || !(epsilon > 0)) throw new InteropError('invalid', `${source}: BatchNormalization layer '${name}': epsilon must be a positive number, got ${JSON.stringify(epsilon)}`, { path: source });
+    const center = booleanKey(ctx, 'BatchNormalization', 'center', true);
+    const scale = booleanKey(ctx, 'BatchNormalization', 'scale', true);
+    const channels = inputShape[inputShape.length - 1]!;
+    const config: Record<string, unknown> = {
+      name, axis: -1, momentum, epsilon, center, scale,
+      betaInitializer: loomInitializer(c.beta_initializer, 'zeros'),
+      gammaInitializer: loomInitializer(c.gamma_initializer, 'ones'),
+      movingMeanInitializer: loomInitializer(c.moving_mean_initializer, 'zeros'),
+      movingVarianceInitializer: loomInitializer(c.moving_variance_initializer, 'ones'),
+    };
+    const weights: { name: string; shape: number[] }[] = [];
+    if (scale) weights.push({ name: `${name}/gamma`, shape: [channels] });
+    if (center) weights.push({ name: `${name}/beta`, shape: [channels] });
+    weights.push({ name: `${name}/moving_mean`, shape: [channels] }, { name: `${name}/moving_variance`, shape: [channels] });
+    return { layer: { className: 'BatchNormalization', config }, outputShape: [...inputShape], weights };
   },
   Activation(ctx) {
     return { layer: { className: 'Activation', config: { name: ctx.name, activation: activationOf(ctx.config.activation, ctx.name, ctx.source) } }, outputShape: ctx.inputShape, weights: [] };
@@ -70,8 +130,8 @@ const importers: Record<string, LayerImporter> = {
     const alpha = ctx.config.alpha ?? KERAS_LEAKY_RELU_ALPHA;
     if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new InteropError('invalid', `${ctx.source}: LeakyReLU layer '${ctx.name}': alpha must be a number`, { path: ctx.source });
     const prev = ctx.built[ctx.built.length - 1];
-    // Loom's own export of Dense(leaky_relu): fold the pair back into one layer.
-    if (prev && prev.className === 'Dense' && prev.config.activation === 'linear' && ctx.name === `${String(prev.config.name)}${LEAKY_RELU_SUFFIX}`) {
+    // Loom's own export of Dense or Conv2D (leaky_relu): fold the pair back into one layer.
+    if (prev && (prev.className === 'Dense' || prev.className === 'Conv2D') && prev.config.activation === 'linear' && ctx.name === `${String(prev.config.name)}${LEAKY_RELU_SUFFIX}`) {
       prev.config.activation = 'leaky_relu';
       if (alpha !== LOOM_LEAKY_RELU_ALPHA) prev.config.alpha = alpha;
       return { layer: null, outputShape: ctx.inputShape, weights: [] };
@@ -92,14 +152,76 @@ const importers: Record<string, LayerImporter> = {
     return { layer: { className: 'Dropout', config: { name: ctx.name, rate } }, outputShape: ctx.inputShape, weights: [] };
   },
   Flatten(ctx) {
-    const format = ctx.config.data_format;
-    if (format !== undefined && format !== null && format !== 'channels_last') throw new InteropError('unsupported', `${ctx.source}: Flatten layer '${ctx.name}' has data_format ${String(format)}; Loom is channels_last`, { path: ctx.source });
+    channelsLast(ctx, 'Flatten');
     return { layer: { className: 'Flatten', config: { name: ctx.name } }, outputShape: [ctx.inputShape.reduce((p, d) => p * d, 1)], weights: [] };
   },
 };
 
 /** The Keras layer classes `fromTfjsLayers` reads. */
 export const tfjsImportableLayers: readonly string[] = Object.keys(importers);
+
+function pooling(ctx: ImportContext, className: 'MaxPooling2D' | 'AveragePooling2D'): Imported {
+  const [h, w, channels] = imageInput(ctx, className);
+  channelsLast(ctx, className);
+  const poolSize = pairKey(ctx, className, 'pool_size', 2);
+  // Keras writes strides null for "the pool size".
+  const strides = ctx.config.strides === null ? poolSize : pairKey(ctx, className, 'strides', poolSize);
+  const padding = paddingKey(ctx, className);
+  const win = windowKey(ctx, className, h, w, poolSize, strides, padding);
+  return { layer: { className, config: { name: ctx.name, poolSize, strides, padding } }, outputShape: [win.outH, win.outW, channels], weights: [] };
+}
+
+function fail(ctx: ImportContext, kind: 'invalid' | 'unsupported', message: string): InteropError {
+  return new InteropError(kind, `${ctx.source}: ${message}`, { path: ctx.source });
+}
+
+function imageInput(ctx: ImportContext, className: string): [number, number, number] {
+  if (ctx.inputShape.length !== 3) throw fail(ctx, 'invalid', `${className} layer '${ctx.name}' gets a [${ctx.inputShape.join(', ')}] input; it needs images [height, width, channels]`);
+  return ctx.inputShape as [number, number, number];
+}
+
+function channelsLast(ctx: ImportContext, className: string): void {
+  const format = ctx.config.data_format;
+  if (format !== undefined && format !== null && format !== 'channels_last') {
+    throw fail(ctx, 'unsupported', `${className} layer '${ctx.name}' has data_format ${JSON.stringify(format)}; Loom is channels_last`);
+  }
+}
+
+/** Refuses any of `keys` set to something other than null (a regularizer, a constraint…). */
+function noExtras(ctx: ImportContext, className: string, keys: string[]): void {
+  for (const key of keys) {
+    const v = ctx.config[key];
+    if (v !== undefined && v !== null) throw fail(ctx, 'unsupported', `${className} layer '${ctx.name}' has a ${key}, which Loom does not support`);
+  }
+}
+
+function booleanKey(ctx: ImportContext, className: string, key: string, dflt: boolean): boolean {
+  const v = ctx.config[key] ?? dflt;
+  if (typeof v !== 'boolean') throw fail(ctx, 'invalid', `${className} layer '${ctx.name}': ${key} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A Keras pair (`3`, `[3, 2]`; `dflt` when absent) as `[rows, columns]` of positive integers. */
+function pairKey(ctx: ImportContext, className: string, key: string, dflt: number | [number, number] | undefined): [number, number] {
+  const v = ctx.config[key] ?? dflt;
+  const p = Array.isArray(v) ? v : [v, v];
+  if (p.length !== 2 || !p.every((d) => Number.isSafeInteger(d) && (d as number) >= 1)) {
+    throw fail(ctx, 'invalid', `${className} layer '${ctx.name}': ${key} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [p[0] as number, p[1] as number];
+}
+
+function paddingKey(ctx: ImportContext, className: string): 'valid' | 'same' {
+  const v = ctx.config.padding ?? 'valid';
+  if (v !== 'valid' && v !== 'same') throw fail(ctx, 'unsupported', `${className} layer '${ctx.name}' has padding ${JSON.stringify(v)}; Loom supports 'valid' and 'same'`);
+  return v;
+}
+
+function windowKey(ctx: ImportContext, className: string, h: number, w: number, [kh, kw]: [number, number], [sh, sw]: [number, number], padding: 'valid' | 'same') {
+  const win = windowOf(h, w, kh, kw, sh, sw, padding);
+  if (!win) throw fail(ctx, 'invalid', `${className} layer '${ctx.name}': a ${kh}×${kw} window is larger than its ${h}×${w} input under padding 'valid'`);
+  return win;
+}
 
 function activationOf(value: unknown, layer: string, source: string): string {
   const a = value === undefined || value === null ? 'linear' : value;
