@@ -40,21 +40,37 @@ const store1 = (addr: string, v: string) => `(f32.store ${addr} (f32.demote_f64 
 /** Per-channel constant array `which` (0, 1, …) at the current channel: C float64 each, from $consts. */
 const constAddr = (which: number) => add(get('consts'), add(mul(get('cB'), k(2 * which)), `(i32.shl ${get('chB')} ${k(1)})`));
 
-const LOCALS = `${['r', 'rb', 'ob', 'q', 'qEnd', 'chB', 'cB', 'rowBytes', 'c4B'].map((n) => `(local $${n} i32)`).join(' ')}
-    (local $v v128) (local $w v128) (local $h v128) (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
-    (local $e0 v128) (local $e1 v128) (local $f0 v128) (local $f1 v128) (local $d0 v128) (local $d1 v128)
-    (local $s f64) (local $t f64) (local $d f64) (local $m f64) (local $i f64) (local $g f64) (local $be f64) (local $pf f64)`;
+const LOCALS = `${['r', 'rb', 'ob', 'o', 'q', 'qEnd', 'chB', 'cB', 'rowBytes', 'c4B', 'c8B'].map((n) => `(local $${n} i32)`).join(' ')}
+    ${['v', 'w', 'h', 'v0', 'v1', 'w0', 'w1', ...[0, 1, 2, 3].flatMap((i) => [`a${i}`, `b${i}`, `e${i}`, `d${i}`])].map((n) => `(local $${n} v128)`).join(' ')}
+    (local $s f64) (local $t f64) (local $d f64) (local $m f64) (local $pf f64)`;
 
 /**
- * Every row, then every block of 4 channels (`vector`), then every leftover channel (`scalar`).
- * In the bodies, $rb is the row's byte offset in the row-shaped arrays, $ob its offset in the
- * 2·C-wide statistics, $chB the channel's byte offset within a position, and `positions(…)`
- * loops $q over the byte offsets of the channel's values in the row.
+ * The float64 halves of a block of `g` vectors (4·g channels): slot i is lanes 2(i mod 2) and
+ * 2(i mod 2) + 1 of vector ⌊i/2⌋ of the loaded locals `$<name>0`, `$<name>1`.
  */
-const rowBlocks = (prefix: string, vector: string, scalar: string) => `
+const slots = (g: 1 | 2) => Array.from({ length: 2 * g }, (_, i) => i);
+const half = (name: string, i: number) => (i % 2 === 0 ? lo : hi)(`${name}${i >> 1}`);
+/** Loads the block's `g` vectors of `array` at the position $q into `$<name>0..`. */
+const loadBlock = (g: 1 | 2, name: string, array: string) =>
+  Array.from({ length: g }, (_, j) => set(`${name}${j}`, `(v128.load offset=${16 * j} ${add(get(array), get('q'))})`)).join(' ');
+/** Stores the block's f64x2 slots `$<name>0..` at `addr`, rounded to float32. */
+const storeBlock = (g: 1 | 2, name: string, addr: string) =>
+  Array.from({ length: g }, (_, j) => `(v128.store offset=${16 * j} ${addr} ${demote2(get(`${name}${2 * j}`), get(`${name}${2 * j + 1}`))})`).join(' ');
+
+/**
+ * Every row, then every block of 8 channels, then at most one of 4 (`vector(g)`, g vectors per
+ * position), then every leftover channel (`scalar`). Eight channels per block is four
+ * independent float64 sums per position, not two: the sums are chains of dependent adds, and
+ * more of them in flight hide the add's latency, in the same order per channel. In the bodies,
+ * $rb is the row's byte offset in the row-shaped arrays, $ob its offset in the 2·C-wide
+ * statistics, $chB the channel's byte offset within a position, and `positions(…)` loops $q
+ * over the byte offsets of the channel's values in the row.
+ */
+const rowBlocks = (prefix: string, vector: (g: 1 | 2) => string, scalar: string) => `
     ${set('cB', `(i32.shl ${get('c')} ${k(2)})`)}
     ${set('rowBytes', mul(get('positions'), get('cB')))}
     ${set('c4B', `(i32.and ${get('cB')} ${k(-16)})`)}
+    ${set('c8B', `(i32.and ${get('cB')} ${k(-32)})`)}
     ${set('pf', `(f64.convert_i32_u ${get('positions')})`)}
     ${set('rb', k(0))}
     ${set('ob', k(0))}
@@ -62,7 +78,8 @@ const rowBlocks = (prefix: string, vector: string, scalar: string) => `
     ${loop(`${prefix}r`, '$r', get('rows'), k(1), `
       ${set('qEnd', add(get('rb'), get('rowBytes')))}
       ${set('chB', k(0))}
-      ${loop(`${prefix}v`, '$chB', get('c4B'), k(16), vector)}
+      ${loop(`${prefix}8`, '$chB', get('c8B'), k(32), vector(2))}
+      ${loop(`${prefix}4`, '$chB', get('c4B'), k(16), vector(1))}
       ${loop(`${prefix}s`, '$chB', get('cB'), k(4), scalar)}
       ${set('rb', get('qEnd'))}
       ${set('ob', add(get('ob'), `(i32.shl ${get('cB')} ${k(1)})`))}`)}`;
@@ -70,28 +87,25 @@ const rowBlocks = (prefix: string, vector: string, scalar: string) => `
 const positions = (label: string, body: string) => `
         ${set('q', add(get('rb'), get('chB')))}
         ${loop(label, '$q', get('qEnd'), get('cB'), body)}`;
+const meanAddr = add(get('out'), add(get('ob'), get('chB')));
+const secondAddr = add(get('out'), add(add(get('ob'), get('cB')), get('chB')));
 
 const rowStats = `
   ;; out (2·C floats per row) = per channel the row's mean, then its M2 = Σ (x − mean)².
   (func (export "bn_row_stats") (param $x i32) (param $rows i32) (param $positions i32) (param $c i32) (param $out i32)
     ${LOCALS}
-    ${rowBlocks('rs', `
-        ${set('a0', ZERO)} ${set('a1', ZERO)}
-        ${positions('rsvm', `
-          ${set('v', `(v128.load ${add(get('x'), get('q'))})`)}
-          ${set('a0', fadd(get('a0'), lo('v')))}
-          ${set('a1', fadd(get('a1'), hi('v')))}`)}
-        ${set('e0', `(f64x2.div ${get('a0')} (f64x2.splat ${get('pf')}))`)}
-        ${set('e1', `(f64x2.div ${get('a1')} (f64x2.splat ${get('pf')}))`)}
-        ${set('b0', ZERO)} ${set('b1', ZERO)}
-        ${positions('rsvd', `
-          ${set('v', `(v128.load ${add(get('x'), get('q'))})`)}
-          ${set('d0', fsub(lo('v'), get('e0')))}
-          ${set('d1', fsub(hi('v'), get('e1')))}
-          ${set('b0', fadd(get('b0'), fmul(get('d0'), get('d0'))))}
-          ${set('b1', fadd(get('b1'), fmul(get('d1'), get('d1'))))}`)}
-        (v128.store ${add(get('out'), add(get('ob'), get('chB')))} ${demote2(get('e0'), get('e1'))})
-        (v128.store ${add(get('out'), add(add(get('ob'), get('cB')), get('chB')))} ${demote2(get('b0'), get('b1'))})`, `
+    ${rowBlocks('rs', (g) => `
+        ${slots(g).map((i) => set(`a${i}`, ZERO)).join(' ')}
+        ${positions(`rsm${g}`, `
+          ${loadBlock(g, 'v', 'x')}
+          ${slots(g).map((i) => set(`a${i}`, fadd(get(`a${i}`), half('v', i)))).join('\n          ')}`)}
+        ${slots(g).map((i) => set(`e${i}`, `(f64x2.div ${get(`a${i}`)} (f64x2.splat ${get('pf')}))`)).join(' ')}
+        ${slots(g).map((i) => set(`b${i}`, ZERO)).join(' ')}
+        ${positions(`rsd${g}`, `
+          ${loadBlock(g, 'v', 'x')}
+          ${slots(g).map((i) => `${set(`d${i}`, fsub(half('v', i), get(`e${i}`)))} ${set(`b${i}`, fadd(get(`b${i}`), fmul(get(`d${i}`), get(`d${i}`))))}`).join('\n          ')}`)}
+        ${storeBlock(g, 'e', meanAddr)}
+        ${storeBlock(g, 'b', secondAddr)}`, `
         ${set('s', '(f64.const 0)')}
         ${positions('rssm', set('s', `(f64.add ${get('s')} ${load1(add(get('x'), get('q')))})`))}
         ${set('m', `(f64.div ${get('s')} ${get('pf')})`)}
@@ -99,58 +113,63 @@ const rowStats = `
         ${positions('rssd', `
           ${set('d', `(f64.sub ${load1(add(get('x'), get('q')))} ${get('m')})`)}
           ${set('t', `(f64.add ${get('t')} (f64.mul ${get('d')} ${get('d')}))`)}`)}
-        ${store1(add(get('out'), add(get('ob'), get('chB'))), get('m'))}
-        ${store1(add(get('out'), add(add(get('ob'), get('cB')), get('chB'))), get('t'))}`)}
+        ${store1(meanAddr, get('m'))}
+        ${store1(secondAddr, get('t'))}`)}
   )`;
+
+/**
+ * The element-wise kernels: every position of every row in memory order, then every block of 4
+ * channels (`vector`), then every leftover channel (`scalar`), with $o the value's byte offset
+ * and the channel's constants read from the (L1-resident) scratch each time.
+ */
+const elementBlocks = (prefix: string, vector: string, scalar: string) => `
+    ${set('cB', `(i32.shl ${get('c')} ${k(2)})`)}
+    ${set('c4B', `(i32.and ${get('cB')} ${k(-16)})`)}
+    ${set('qEnd', mul(mul(get('rows'), get('positions')), get('cB')))}
+    ${set('q', k(0))}
+    ${loop(`${prefix}p`, '$q', get('qEnd'), get('cB'), `
+      ${set('chB', k(0))}
+      ${loop(`${prefix}v`, '$chB', get('c4B'), k(16), `${set('o', add(get('q'), get('chB')))} ${vector}`)}
+      ${loop(`${prefix}s`, '$chB', get('cB'), k(4), `${set('o', add(get('q'), get('chB')))} ${scalar}`)}`)}`;
+const constV = (which: number, half: 0 | 1) => `(v128.load offset=${16 * half} ${constAddr(which)})`;
+const constS = (which: number) => `(f64.load ${constAddr(which)})`;
 
 const normalize = `
   ;; xhat = (x − mean)·invStd, y = γ·xhat + β, from the stored xhat; consts: mean, invStd, γ, β.
   (func (export "bn_normalize") (param $x i32) (param $rows i32) (param $positions i32) (param $c i32) (param $consts i32)
     (param $xhat i32) (param $y i32)
     ${LOCALS}
-    ${rowBlocks('nz', `
-        ${set('a0', `(v128.load ${constAddr(0)})`)} ${set('a1', `(v128.load offset=16 ${constAddr(0)})`)}
-        ${set('b0', `(v128.load ${constAddr(1)})`)} ${set('b1', `(v128.load offset=16 ${constAddr(1)})`)}
-        ${set('e0', `(v128.load ${constAddr(2)})`)} ${set('e1', `(v128.load offset=16 ${constAddr(2)})`)}
-        ${set('f0', `(v128.load ${constAddr(3)})`)} ${set('f1', `(v128.load offset=16 ${constAddr(3)})`)}
-        ${positions('nzv', `
-          ${set('v', `(v128.load ${add(get('x'), get('q'))})`)}
-          ${set('h', demote2(fmul(fsub(lo('v'), get('a0')), get('b0')), fmul(fsub(hi('v'), get('a1')), get('b1'))))}
-          (v128.store ${add(get('xhat'), get('q'))} ${get('h')})
-          (v128.store ${add(get('y'), get('q'))} ${demote2(fadd(fmul(get('e0'), lo('h')), get('f0')), fadd(fmul(get('e1'), hi('h')), get('f1')))})`)}`, `
-        ${set('m', `(f64.load ${constAddr(0)})`)}
-        ${set('i', `(f64.load ${constAddr(1)})`)}
-        ${set('g', `(f64.load ${constAddr(2)})`)}
-        ${set('be', `(f64.load ${constAddr(3)})`)}
-        ${positions('nzs', `
-          ${set('d', `(f64.promote_f32 (f32.demote_f64 (f64.mul (f64.sub ${load1(add(get('x'), get('q')))} ${get('m')}) ${get('i')})))`)}
-          ${store1(add(get('xhat'), get('q')), get('d'))}
-          ${store1(add(get('y'), get('q')), `(f64.add (f64.mul ${get('g')} ${get('d')}) ${get('be')})`)}`)}`)}
+    ${elementBlocks('nz', `
+        ${set('v', `(v128.load ${add(get('x'), get('o'))})`)}
+        ${set('h', demote2(fmul(fsub(lo('v'), constV(0, 0)), constV(1, 0)), fmul(fsub(hi('v'), constV(0, 1)), constV(1, 1))))}
+        (v128.store ${add(get('xhat'), get('o'))} ${get('h')})
+        (v128.store ${add(get('y'), get('o'))} ${demote2(fadd(fmul(constV(2, 0), lo('h')), constV(3, 0)), fadd(fmul(constV(2, 1), hi('h')), constV(3, 1)))})`, `
+        ${set('d', `(f64.promote_f32 (f32.demote_f64 (f64.mul (f64.sub ${load1(add(get('x'), get('o')))} ${constS(0)}) ${constS(1)})))`)}
+        ${store1(add(get('xhat'), get('o')), get('d'))}
+        ${store1(add(get('y'), get('o')), `(f64.add (f64.mul ${constS(2)} ${get('d')}) ${constS(3)})`)}`)}
   )`;
 
 const gradStats = `
   ;; out (2·C floats per row) = per channel the row's Σ dy, then its Σ dy·xhat.
   (func (export "bn_grad_stats") (param $dy i32) (param $xhat i32) (param $rows i32) (param $positions i32) (param $c i32) (param $out i32)
     ${LOCALS}
-    ${rowBlocks('gs', `
-        ${set('a0', ZERO)} ${set('a1', ZERO)} ${set('b0', ZERO)} ${set('b1', ZERO)}
-        ${positions('gsv', `
-          ${set('v', `(v128.load ${add(get('dy'), get('q'))})`)}
-          ${set('w', `(v128.load ${add(get('xhat'), get('q'))})`)}
-          ${set('d0', lo('v'))} ${set('d1', hi('v'))}
-          ${set('a0', fadd(get('a0'), get('d0')))}
-          ${set('a1', fadd(get('a1'), get('d1')))}
-          ${set('b0', fadd(get('b0'), fmul(get('d0'), lo('w'))))}
-          ${set('b1', fadd(get('b1'), fmul(get('d1'), hi('w'))))}`)}
-        (v128.store ${add(get('out'), add(get('ob'), get('chB')))} ${demote2(get('a0'), get('a1'))})
-        (v128.store ${add(get('out'), add(add(get('ob'), get('cB')), get('chB')))} ${demote2(get('b0'), get('b1'))})`, `
+    ${rowBlocks('gs', (g) => `
+        ${slots(g).map((i) => `${set(`a${i}`, ZERO)} ${set(`b${i}`, ZERO)}`).join(' ')}
+        ${positions(`gs${g}`, `
+          ${loadBlock(g, 'v', 'dy')}
+          ${loadBlock(g, 'w', 'xhat')}
+          ${slots(g).map((i) => `${set(`d${i}`, half('v', i))}
+          ${set(`a${i}`, fadd(get(`a${i}`), get(`d${i}`)))}
+          ${set(`b${i}`, fadd(get(`b${i}`), fmul(get(`d${i}`), half('w', i))))}`).join('\n          ')}`)}
+        ${storeBlock(g, 'a', meanAddr)}
+        ${storeBlock(g, 'b', secondAddr)}`, `
         ${set('s', '(f64.const 0)')} ${set('t', '(f64.const 0)')}
         ${positions('gss', `
           ${set('d', load1(add(get('dy'), get('q'))))}
           ${set('s', `(f64.add ${get('s')} ${get('d')})`)}
           ${set('t', `(f64.add ${get('t')} (f64.mul ${get('d')} ${load1(add(get('xhat'), get('q')))}))`)}`)}
-        ${store1(add(get('out'), add(get('ob'), get('chB'))), get('s'))}
-        ${store1(add(get('out'), add(add(get('ob'), get('cB')), get('chB'))), get('t'))}`)}
+        ${store1(meanAddr, get('s'))}
+        ${store1(secondAddr, get('t'))}`)}
   )`;
 
 const inputGrad = `
@@ -158,21 +177,13 @@ const inputGrad = `
   (func (export "bn_input_grad") (param $dy i32) (param $xhat i32) (param $rows i32) (param $positions i32) (param $c i32)
     (param $consts i32) (param $dx i32)
     ${LOCALS}
-    ${rowBlocks('ig', `
-        ${set('a0', `(v128.load ${constAddr(0)})`)} ${set('a1', `(v128.load offset=16 ${constAddr(0)})`)}
-        ${set('b0', `(v128.load ${constAddr(1)})`)} ${set('b1', `(v128.load offset=16 ${constAddr(1)})`)}
-        ${set('e0', `(v128.load ${constAddr(2)})`)} ${set('e1', `(v128.load offset=16 ${constAddr(2)})`)}
-        ${positions('igv', `
-          ${set('v', `(v128.load ${add(get('dy'), get('q'))})`)}
-          ${set('w', `(v128.load ${add(get('xhat'), get('q'))})`)}
-          (v128.store ${add(get('dx'), get('q'))} ${demote2(
-            fmul(get('a0'), fsub(fsub(lo('v'), get('b0')), fmul(lo('w'), get('e0')))),
-            fmul(get('a1'), fsub(fsub(hi('v'), get('b1')), fmul(hi('w'), get('e1')))))})`)}`, `
-        ${set('g', `(f64.load ${constAddr(0)})`)}
-        ${set('m', `(f64.load ${constAddr(1)})`)}
-        ${set('i', `(f64.load ${constAddr(2)})`)}
-        ${positions('igs', `
-          ${store1(add(get('dx'), get('q')), `(f64.mul ${get('g')} (f64.sub (f64.sub ${load1(add(get('dy'), get('q')))} ${get('m')}) (f64.mul ${load1(add(get('xhat'), get('q')))} ${get('i')})))`)}`)}`)}
+    ${elementBlocks('ig', `
+        ${set('v', `(v128.load ${add(get('dy'), get('o'))})`)}
+        ${set('w', `(v128.load ${add(get('xhat'), get('o'))})`)}
+        (v128.store ${add(get('dx'), get('o'))} ${demote2(
+          fmul(constV(0, 0), fsub(fsub(lo('v'), constV(1, 0)), fmul(lo('w'), constV(2, 0)))),
+          fmul(constV(0, 1), fsub(fsub(hi('v'), constV(1, 1)), fmul(hi('w'), constV(2, 1)))))})`, `
+        ${store1(add(get('dx'), get('o')), `(f64.mul ${constS(0)} (f64.sub (f64.sub ${load1(add(get('dy'), get('o')))} ${constS(1)}) (f64.mul ${load1(add(get('xhat'), get('o')))} ${constS(2)})))`)}`)}
   )`;
 
 /** The four functions, to be placed inside the kernels' module (which imports the memory). */
