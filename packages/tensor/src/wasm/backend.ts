@@ -181,8 +181,10 @@ export const wasmAllocator: Allocator = {
  */
 export function resetWasmMemory(memory: WasmMemory): void {
   Atomics.store(new Int32Array(memory.buffer as unknown as SharedArrayBuffer, 0, 1), 0, HEADER_BYTES);
-  if (active?.memory === memory) scratch = [null, null];
-  scratch64 = null;
+  if (active?.memory === memory) {
+    scratch = [null, null];
+    scratch64 = null;
+  }
 }
 
 /** True when `a` is a view on the active wasm memory. */
