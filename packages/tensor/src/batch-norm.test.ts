@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormGradStats, batchNormInputGrad, batchNormNormalize, batchNormRowStats } from './batch-norm.js';
 import { Random } from './random.js';
-import { attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, wasmAllocator } from './wasm/backend.js';
+import { attachWasmBackend, compileWasmKernels, createWasmMemory, detachWasmBackend, resetWasmMemory, wasmAllocator } from './wasm/backend.js';
 import { wasmBatchNormGradStats, wasmBatchNormInputGrad, wasmBatchNormNormalize, wasmBatchNormRowStats } from './wasm/batch-norm-hooks.js';
 
 const rng = new Random(31);
@@ -206,6 +206,22 @@ for (const relaxed of [false, true]) {
       batchNormGradStats(x, xhat, 1, p, c, parts);
       batchNormGradStats(x.subarray(p * c), xhat.subarray(p * c), 4, p, c, parts.subarray(2 * c));
       same(parts, all);
+    });
+
+    it('keep their constants scratch out of what an arena reset hands out again', () => {
+      const memory = createWasmMemory(1 << 20);
+      attachWasmBackend(compiled!.module, memory, compiled!.relaxed);
+      const c = 5, p = 3, n = p * c, mean = fill(new Float64Array(c)), invStd = fill(new Float64Array(c), 2);
+      const arrays = () => [wasmAllocator.float32(n), wasmAllocator.float32(n), wasmAllocator.float32(n)] as const;
+      const run = ([x, xhat, y]: readonly Float32Array[]) => expect(wasmBatchNormNormalize(x!, 1, p, c, mean, invStd, null, null, xhat!, y!)).toBe(true);
+      run(arrays()); // the scratch is allocated next, after the three arrays
+      resetWasmMemory(memory);
+      const again = arrays();
+      // Where the first scratch was: a stale scratch would be written over this.
+      const guard = wasmAllocator.float32(4 * 2 * c).fill(7);
+      run(again);
+      expect(guard.every((v) => v === 7)).toBe(true);
+      attachWasmBackend(compiled!.module, createWasmMemory(1 << 22), compiled!.relaxed);
     });
 
     it('run only when every array lives in the memory, and refuse views too short', () => {
