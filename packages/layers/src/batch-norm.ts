@@ -1,4 +1,4 @@
-import { formatShape } from '@loom/tensor';
+import { batchNormGradStats, batchNormInputGrad, batchNormNormalize, batchNormRowStats, formatShape } from '@loom/tensor';
 import { identifierOf, type Identified } from './identifiers.js';
 import { checkInitializer } from './initializers.js';
 import { Layer, weightChunkStart, type BatchStatsBuffer, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
@@ -28,7 +28,9 @@ const FORWARD_STATS = 2, GRAD_STATS = 3;
  *
  * Each worker first writes, per row of its shard and channel, the row's mean and sum of squared
  * deviations (backward: Σ dy and Σ dy·x̂); after every worker's rows are in (`batchSyncs`), every
- * worker combines all rows in row order, in float64, into the same statistics.
+ * worker combines all rows in row order, in float64, into the same statistics. The per-row
+ * loops are @loom/tensor's batch-norm kernels, which run in wasm when the step buffers live in
+ * its memory and give the JavaScript loops' bits either way.
  */
 export class BatchNormalization extends Layer {
   readonly className = 'BatchNormalization';
@@ -133,39 +135,8 @@ export class BatchNormalization extends Layer {
 
   override gatherRowStats(pass: 'forward' | 'backward', data: Float32Array, rows: number): void {
     this.ensureCapacity(rows);
-    const c = this.channels, p = this.positions, n = this.inputSize;
-    if (pass === 'forward') {
-      const out = this.rowStats;
-      for (let r = 0; r < rows; r++) {
-        const base = r * n;
-        for (let ch = 0; ch < c; ch++) {
-          let sum = 0;
-          for (let i = 0, o = base + ch; i < p; i++, o += c) sum += data[o]!;
-          const mean = sum / p;
-          let m2 = 0;
-          for (let i = 0, o = base + ch; i < p; i++, o += c) {
-            const d = data[o]! - mean;
-            m2 += d * d;
-          }
-          out[r * 2 * c + ch] = mean;
-          out[r * 2 * c + c + ch] = m2;
-        }
-      }
-      return;
-    }
-    const out = this.gradStats, xhat = this.xhat;
-    for (let r = 0; r < rows; r++) {
-      const base = r * n;
-      for (let ch = 0; ch < c; ch++) {
-        let s1 = 0, s2 = 0;
-        for (let i = 0, o = base + ch; i < p; i++, o += c) {
-          s1 += data[o]!;
-          s2 += data[o]! * xhat[o]!;
-        }
-        out[r * 2 * c + ch] = s1;
-        out[r * 2 * c + c + ch] = s2;
-      }
-    }
+    if (pass === 'forward') batchNormRowStats(data, rows, this.positions, this.channels, this.rowStats);
+    else batchNormGradStats(data, this.xhat, rows, this.positions, this.channels, this.gradStats);
   }
 
   /** μ and σ² of every row of the batch, combined in row order (Chan et al.: equal counts per row). */
@@ -190,8 +161,7 @@ export class BatchNormalization extends Layer {
   forward(x: Float32Array, rows: number, info: StepInfo): Float32Array {
     this.checkBuilt();
     this.ensureCapacity(rows);
-    const c = this.channels, n = this.inputSize, xhat = this.xhat, y = this.y;
-    const gamma = this.gamma?.value, beta = this.beta?.value;
+    const c = this.channels;
     if (info.training) {
       this.batchRows = info.batchRows ?? rows;
       this.shareFrom = info.shareFrom ?? 0;
@@ -204,21 +174,12 @@ export class BatchNormalization extends Layer {
         this.invStd[ch] = 1 / Math.sqrt(mv[ch]! + this.epsilon);
       }
     }
-    const mean = this.mean, invStd = this.invStd;
-    for (let r = 0; r < rows; r++) {
-      for (let i = r * n, end = i + n; i < end; i += c) {
-        for (let ch = 0; ch < c; ch++) {
-          const h = (x[i + ch]! - mean[ch]!) * invStd[ch]!;
-          xhat[i + ch] = h;
-          y[i + ch] = (gamma ? gamma[ch]! * xhat[i + ch]! : xhat[i + ch]!) + (beta ? beta[ch]! : 0);
-        }
-      }
-    }
-    return y;
+    batchNormNormalize(x, rows, this.positions, c, this.mean, this.invStd, this.gamma?.value ?? null, this.beta?.value ?? null, this.xhat, this.y);
+    return this.y;
   }
 
   backward(dy: Float32Array, rows: number, needInputGrad: boolean): Float32Array | null {
-    const c = this.channels, n = this.inputSize, batchRows = this.batchRows, stats = this.wholeBuffer(GRAD_STATS);
+    const c = this.channels, batchRows = this.batchRows, stats = this.wholeBuffer(GRAD_STATS);
     const s1 = this.sumDy, s2 = this.sumDyXhat;
     for (let ch = 0; ch < c; ch++) {
       let a = 0, b = 0;
@@ -231,16 +192,8 @@ export class BatchNormalization extends Layer {
     }
     if (!needInputGrad) return null;
     // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)), the means over the whole batch's N values.
-    const count = batchRows * this.positions, gamma = this.gamma?.value, invStd = this.invStd, xhat = this.xhat, dx = this.dx;
-    for (let r = 0; r < rows; r++) {
-      for (let i = r * n, end = i + n; i < end; i += c) {
-        for (let ch = 0; ch < c; ch++) {
-          const k = (gamma ? gamma[ch]! : 1) * invStd[ch]!;
-          dx[i + ch] = k * (dy[i + ch]! - s1[ch]! / count - xhat[i + ch]! * (s2[ch]! / count));
-        }
-      }
-    }
-    return dx;
+    batchNormInputGrad(dy, this.xhat, rows, this.positions, c, this.gamma?.value ?? null, this.invStd, s1, s2, batchRows * this.positions, this.dx);
+    return this.dx;
   }
 
   override batchStatsBuffer(pass: 'forward' | 'backward'): BatchStatsBuffer {

@@ -12,3 +12,4 @@ export {
 } from './wasm/backend.js';
 export * from './window2d.js';
 export * from './conv.js';
+export * from './batch-norm.js';

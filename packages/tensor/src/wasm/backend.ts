@@ -38,6 +38,11 @@ export interface WasmKernelExports {
   col2im(dcols: number, rows: number, dx: number, ...geometry: Geometry): void;
   pool_forward(kind: number, x: number, rows: number, y: number, argmax: number, ...geometry: Geometry): void;
   pool_backward(kind: number, dy: number, rows: number, argmax: number, dx: number, ...geometry: Geometry): void;
+  // Batch normalization (see batch-norm-wat.ts): positions × channels per row, consts float64 per channel.
+  bn_row_stats(x: number, rows: number, positions: number, channels: number, out: number): void;
+  bn_normalize(x: number, rows: number, positions: number, channels: number, consts: number, xhat: number, y: number): void;
+  bn_grad_stats(dy: number, xhat: number, rows: number, positions: number, channels: number, out: number): void;
+  bn_input_grad(dy: number, xhat: number, rows: number, positions: number, channels: number, consts: number, dx: number): void;
 }
 type Geometry = [inH: number, inW: number, channels: number, kh: number, kw: number, strideH: number, strideW: number,
   padTop: number, padLeft: number, outH: number, outW: number];
@@ -114,6 +119,7 @@ export function attachWasmBackend(module: WasmModule, memory: WasmMemory, relaxe
   memoryBuffers = new WeakSet();
   memoryBuffers.add(memory.buffer);
   scratch = [null, null];
+  scratch64 = null;
   return active;
 }
 
@@ -122,6 +128,7 @@ export function detachWasmBackend(): void {
   active = null;
   memoryBuffers = new WeakSet();
   scratch = [null, null];
+  scratch64 = null;
 }
 
 export function activeWasmBackend(): WasmBackend | null {
@@ -174,7 +181,10 @@ export const wasmAllocator: Allocator = {
  */
 export function resetWasmMemory(memory: WasmMemory): void {
   Atomics.store(new Int32Array(memory.buffer as unknown as SharedArrayBuffer, 0, 1), 0, HEADER_BYTES);
-  if (active?.memory === memory) scratch = [null, null];
+  if (active?.memory === memory) {
+    scratch = [null, null];
+    scratch64 = null;
+  }
 }
 
 /** True when `a` is a view on the active wasm memory. */
@@ -192,6 +202,21 @@ export function adoptWasmView(a: Float32Array): Float32Array {
 }
 
 let scratch: (Float32Array | null)[] = [null, null];
+let scratch64: Float64Array | null = null;
+
+/**
+ * Per-thread float64 scratch in wasm memory, at least `length` values, grown when too small:
+ * where a kernel's per-channel constants are copied (they are the caller's heap arrays). Not
+ * for two uses at once.
+ */
+export function scratchFloat64(length: number): Float64Array {
+  if (!scratch64 || scratch64.length < length) {
+    const n = Math.max(length, 1 << 10);
+    // wasmAllocator aligns to 16 bytes, so the float64 view is aligned.
+    scratch64 = new Float64Array(currentBuffer(), wasmAllocator.float32(2 * n).byteOffset, n);
+  }
+  return scratch64;
+}
 
 /** Per-thread scratch in wasm memory (0: packed A; 1: a B panel and a block's staging), grown when too small. */
 function scratchFloat32(length: number, which: 0 | 1): Float32Array {

@@ -15,6 +15,7 @@
  * madd) starting from zero, in full blocks, row tails and column tails alike: a sample's result
  * does not depend on how many rows share its batch, nor on its position.
  */
+import { batchNormWat } from './batch-norm-wat.js';
 import { convWat } from './conv-wat.js';
 import { loop, minU as min } from './wat.js';
 
@@ -343,5 +344,6 @@ export function kernelsWat(options: { relaxed: boolean }): string {
       (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))`)}
   )
 ${convWat()}
+${batchNormWat()}
 )`;
 }
