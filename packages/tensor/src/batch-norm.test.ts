@@ -224,6 +224,18 @@ for (const relaxed of [false, true]) {
       attachWasmBackend(compiled!.module, createWasmMemory(1 << 22), compiled!.relaxed);
     });
 
+    it('keep working when their constants scratch is the allocation that grows the memory', () => {
+      // The scratch's view must be made on the grown buffer (it was once made on the old one).
+      const memory = createWasmMemory(1 << 16);
+      attachWasmBackend(compiled!.module, memory, compiled!.relaxed);
+      const c = 2048, p = 1, n = p * c, mean = fill(new Float64Array(c)), invStd = fill(new Float64Array(c), 2);
+      const [x, xhat, y] = [wasmAllocator.float32(n), wasmAllocator.float32(n), wasmAllocator.float32(n)];
+      const room = memory.buffer.byteLength;
+      expect(wasmBatchNormNormalize(x, 1, p, c, mean, invStd, null, null, xhat, y)).toBe(true);
+      expect(memory.buffer.byteLength).toBeGreaterThan(room);
+      attachWasmBackend(compiled!.module, createWasmMemory(1 << 22), compiled!.relaxed);
+    });
+
     it('run only when every array lives in the memory, and refuse views too short', () => {
       const c = 4, p = 2, rows = 2, n = rows * p * c;
       const mean = new Float64Array(c), invStd = new Float64Array(c).fill(1);

@@ -213,7 +213,9 @@ export function scratchFloat64(length: number): Float64Array {
   if (!scratch64 || scratch64.length < length) {
     const n = Math.max(length, 1 << 10);
     // wasmAllocator aligns to 16 bytes, so the float64 view is aligned.
-    scratch64 = new Float64Array(currentBuffer(), wasmAllocator.float32(2 * n).byteOffset, n);
+    // Reserve first: a reservation may grow the memory, and the view must be on the grown buffer.
+    const start = wasmAllocator.float32(2 * n).byteOffset;
+    scratch64 = new Float64Array(currentBuffer(), start, n);
   }
   return scratch64;
 }
