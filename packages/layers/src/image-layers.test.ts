@@ -165,6 +165,14 @@ describe('pooling', () => {
     }
   });
 
+  it('global average pooling matches each channel\'s mean over the image', () => {
+    const rng = new Random(9), rows = 3, shape = [4, 5, 3];
+    const x = random(rows * 60, rng);
+    const want = new Float64Array(rows * 3);
+    for (let r = 0; r < rows; r++) for (let i = 0; i < 20; i++) for (let ch = 0; ch < 3; ch++) want[r * 3 + ch] += x[r * 60 + i * 3 + ch]! / 20;
+    expectClose(run(layers.globalAveragePooling2d(), shape, x, rows), want, 1e-6);
+  });
+
   it('have the gradient of finite differences, and so does global average pooling', () => {
     const rng = new Random(11);
     for (const { shape, p, s, padding } of cases) {
