@@ -132,29 +132,32 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (local.set $pp (i32.add (local.get $pp) (i32.const 16)))
         (local.set $pb (i32.add (local.get $pb) (local.get $sB)))
         (br $${label})))`;
-  // The 1×32 block: the one row of the A panel at $pa times B's 32 columns from $jb, read in
-  // place (row stride $rsB), into $c0..$c7, then added (or stored) at C(ib, jb). Each half's
-  // four B loads sit behind a never-taken branch ($pp is never 1 or 2), which keeps V8 from
-  // hoisting all eight above the multiply-adds and spilling accumulators.
-  const wideRow = `
-      ${accs.map((c) => `(local.set ${c} ${zero})`).join(' ')}
-      (local.set $pp (local.get $pa))
-      (local.set $ppEnd (i32.add (local.get $pa) (local.get $panelBytes)))
-      (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $jb) (i32.const 2))))
-      (block $kw_end (loop $kw
-        (br_if $kw_end (i32.ge_u (local.get $pp) (local.get $ppEnd)))
-        (local.set $x (v128.load32_splat (local.get $pp)))
-        ${[0, 1].map((g) => `
-        (block $kw_g${g} (br_if $kw_g${g} (i32.eq (local.get $pp) (i32.const ${g + 1})))
-          ${[0, 1, 2, 3].map((q) => `(local.set $t${q} (v128.load offset=${16 * (4 * g + q)} (local.get $pb)))`).join(' ')}
-          ${[0, 1, 2, 3].map((q) => madd(`$c${4 * g + q}`, '$x', `$t${q}`)).join(' ')})`).join('')}
-        (local.set $pp (i32.add (local.get $pp) (i32.const 16)))
-        (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))
-        (br $kw)))
-      (local.set $pc (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $ib) (local.get $n)) (local.get $jb)) (i32.const 2))))
-      ${accs.map((c, q) => `
-      (if (local.get $acc) (then (local.set ${c} (f32x4.add (v128.load offset=${16 * q} (local.get $pc)) (local.get ${c})))))
-      (v128.store offset=${16 * q} (local.get $pc) (local.get ${c}))`).join('')}`;
+  // The 1×32 block, a function of its own (the main loop's registers stay as they were): the
+  // one row of an A panel at $pa (k = $panelBytes/16 deep) times 32 columns of B at $b, read in
+  // place (row stride $rsB), into $c0..$c7, then added (or stored) at $c. Each half's four B
+  // loads sit behind a never-taken branch ($pp is never 1 or 2), which keeps V8 from hoisting
+  // all eight above the multiply-adds and spilling accumulators.
+  const row32 = `
+  (func $gemm_row32 (param $pa i32) (param $panelBytes i32) (param $b i32) (param $rsB i32) (param $c i32) (param $acc i32)
+    (local $pp i32) (local $ppEnd i32) (local $pb i32) (local $x v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    ${accs.map((c) => `(local ${c} v128)`).join(' ')}
+    (local.set $pp (local.get $pa))
+    (local.set $ppEnd (i32.add (local.get $pa) (local.get $panelBytes)))
+    (local.set $pb (local.get $b))
+    (block $kw_end (loop $kw
+      (br_if $kw_end (i32.ge_u (local.get $pp) (local.get $ppEnd)))
+      (local.set $x (v128.load32_splat (local.get $pp)))
+      ${[0, 1].map((g) => `
+      (block $kw_g${g} (br_if $kw_g${g} (i32.eq (local.get $pp) (i32.const ${g + 1})))
+        ${[0, 1, 2, 3].map((q) => `(local.set $t${q} (v128.load offset=${16 * (4 * g + q)} (local.get $pb)))`).join(' ')}
+        ${[0, 1, 2, 3].map((q) => madd(`$c${4 * g + q}`, '$x', `$t${q}`)).join(' ')})`).join('')}
+      (local.set $pp (i32.add (local.get $pp) (i32.const 16)))
+      (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))
+      (br $kw)))
+    ${accs.map((c, q) => `
+    (if (local.get $acc) (then (local.set ${c} (f32x4.add (v128.load offset=${16 * q} (local.get $c)) (local.get ${c})))))
+    (v128.store offset=${16 * q} (local.get $c) (local.get ${c}))`).join('')}
+  )`;
   // Writes the block's rows that exist (4, or fewer in the last panel) at C(ib, jb): as vectors
   // when 8 columns fit, else through $tmp one float at a time.
   const storeRow = (r: number) => `
@@ -242,11 +245,14 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (if (i32.eq (i32.sub (local.get $m) (local.get $ib)) (i32.const 1))
           (then
             (if (i32.and ${inPlaceB} (i32.le_u (i32.add (i32.and (local.get $jb) (i32.const -32)) (i32.const 32)) (local.get $n)))
-              (then (if (i32.eqz (i32.and (local.get $jb) (i32.const 31))) (then ${wideRow})))
+              (then (if (i32.eqz (i32.and (local.get $jb) (i32.const 31))) (then
+                (call $gemm_row32 (local.get $pa) (local.get $panelBytes) (i32.add (local.get $b) (i32.shl (local.get $jb) (i32.const 2))) (local.get $rsB)
+                  (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $ib) (local.get $n)) (local.get $jb)) (i32.const 2))) (local.get $acc)))))
               (else ${block(1, 'k1')} ${store})))
           (else ${block(4, 'k4')} ${store}))
         (local.set $pa (i32.add (local.get $pa) (local.get $panelBytes)))`)}`)}
   )
+${row32}
   ;; z[r, j] += bias[j] (when bias ≠ 0), then y = act(z) with act 0 = linear, 1 = relu,
   ;; 2 = leaky_relu (x > 0 ? x : alpha·x): a dense layer's epilogue in one pass over its output.
   ;; The comparisons are written as JavaScript's (NaN and −0 go to the else branch).
