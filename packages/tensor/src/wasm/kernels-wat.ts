@@ -23,11 +23,7 @@ import { loop, minU as min } from './wat.js';
  * copy is then paid back by the blocks that reuse it, and a packed panel avoids the L1 set
  * conflicts of row strides near a power of two (measured: 512³ NN 37 → 41 GFLOP/s).
  */
-const PACK_B_FROM_ROWS = 128;
-
-/** B's panel at $jb is read in place: 8 contiguous columns, and too few rows of C to repay a copy. */
-const inPlaceB = `(i32.and (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $csB) (i32.const 4)))
-            (i32.lt_u (local.get $m) (i32.const ${PACK_B_FROM_ROWS})))`;
+export const PACK_B_FROM_ROWS = 128;
 
 export function kernelsWat(options: { relaxed: boolean }): string {
   const { relaxed } = options;
@@ -132,32 +128,6 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         (local.set $pp (i32.add (local.get $pp) (i32.const 16)))
         (local.set $pb (i32.add (local.get $pb) (local.get $sB)))
         (br $${label})))`;
-  // The 1×32 block, a function of its own (the main loop's registers stay as they were): the
-  // one row of an A panel at $pa (k = $panelBytes/16 deep) times 32 columns of B at $b, read in
-  // place (row stride $rsB), into $c0..$c7, then added (or stored) at $c. Each half's four B
-  // loads sit behind a never-taken branch ($pp is never 1 or 2), which keeps V8 from hoisting
-  // all eight above the multiply-adds and spilling accumulators.
-  const row32 = `
-  (func $gemm_row32 (param $pa i32) (param $panelBytes i32) (param $b i32) (param $rsB i32) (param $c i32) (param $acc i32)
-    (local $pp i32) (local $ppEnd i32) (local $pb i32) (local $x v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    ${accs.map((c) => `(local ${c} v128)`).join(' ')}
-    (local.set $pp (local.get $pa))
-    (local.set $ppEnd (i32.add (local.get $pa) (local.get $panelBytes)))
-    (local.set $pb (local.get $b))
-    (block $kw_end (loop $kw
-      (br_if $kw_end (i32.ge_u (local.get $pp) (local.get $ppEnd)))
-      (local.set $x (v128.load32_splat (local.get $pp)))
-      ${[0, 1].map((g) => `
-      (block $kw_g${g} (br_if $kw_g${g} (i32.eq (local.get $pp) (i32.const ${g + 1})))
-        ${[0, 1, 2, 3].map((q) => `(local.set $t${q} (v128.load offset=${16 * (4 * g + q)} (local.get $pb)))`).join(' ')}
-        ${[0, 1, 2, 3].map((q) => madd(`$c${4 * g + q}`, '$x', `$t${q}`)).join(' ')})`).join('')}
-      (local.set $pp (i32.add (local.get $pp) (i32.const 16)))
-      (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))
-      (br $kw)))
-    ${accs.map((c, q) => `
-    (if (local.get $acc) (then (local.set ${c} (f32x4.add (v128.load offset=${16 * q} (local.get $c)) (local.get ${c})))))
-    (v128.store offset=${16 * q} (local.get $c) (local.get ${c}))`).join('')}
-  )`;
   // Writes the block's rows that exist (4, or fewer in the last panel) at C(ib, jb): as vectors
   // when 8 columns fit, else through $tmp one float at a time.
   const storeRow = (r: number) => `
@@ -185,6 +155,38 @@ export function kernelsWat(options: { relaxed: boolean }): string {
               (if (local.get $acc) (then (local.set $v (f32.add (f32.load (local.get $d)) (local.get $v)))))
               (f32.store (local.get $d) (local.get $v))`)}
             (local.set $pc (i32.add (local.get $pc) (local.get $rsC)))`)}))`;
+  // gemm_row32: one row of C (+)= one row of A times `groups`·32 columns of B read in place, over
+  // one depth block: A(p) at a + p·csA, B(p, j) at b + p·rsB + 4j, C(j) at c + 4j. Each group
+  // of 32 columns is a 1×32 block, eight accumulators, where gemm's 1-row block keeps two and is
+  // bound by the multiply-add's latency: wasmGemm hands it the last row of a batch of 4i + 1
+  // rows (1, 5, 9, …). Each element is the same sum as in gemm. Each half's four B loads sit
+  // behind a never-taken branch ($pp, an address in the memory, is never 1 or 2), which keeps
+  // V8 from hoisting all eight above the multiply-adds and spilling accumulators.
+  const row32 = `
+  (func (export "gemm_row32") (param $k i32) (param $a i32) (param $csA i32) (param $b i32) (param $rsB i32) (param $c i32)
+      (param $groups i32) (param $acc i32)
+    (local $g i32) (local $p i32) (local $pp i32) (local $pb i32) (local $pc i32) (local $x v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    ${accs.map((c) => `(local ${c} v128)`).join(' ')}
+    (local.set $g (i32.const 0))
+    ${loop('rg', '$g', '(local.get $groups)', '(i32.const 1)', `
+      ${accs.map((c) => `(local.set ${c} ${zero})`).join(' ')}
+      (local.set $pp (local.get $a))
+      (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $g) (i32.const 7))))
+      (local.set $p (i32.const 0))
+      ${loop('rp', '$p', '(local.get $k)', '(i32.const 1)', `
+        (local.set $x (v128.load32_splat (local.get $pp)))
+        ${[0, 1].map((h) => `
+        (block $rh${h} (br_if $rh${h} (i32.eq (local.get $pp) (i32.const ${h + 1})))
+          ${[0, 1, 2, 3].map((q) => `(local.set $t${q} (v128.load offset=${16 * (4 * h + q)} (local.get $pb)))`).join(' ')}
+          ${[0, 1, 2, 3].map((q) => madd(`$c${4 * h + q}`, '$x', `$t${q}`)).join(' ')})`).join('')}
+        (local.set $pp (i32.add (local.get $pp) (local.get $csA)))
+        (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))`)}
+      (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $g) (i32.const 7))))
+      ${accs.map((c, q) => `
+      (if (local.get $acc) (then (local.set ${c} (f32x4.add (v128.load offset=${16 * q} (local.get $pc)) (local.get ${c})))))
+      (v128.store offset=${16 * q} (local.get $pc) (local.get ${c}))`).join('')}`)}
+  )`;
   // act(x) for the elementwise kernels, chosen at run time by $act (0 linear, 1 relu, 2 leaky).
   const positive = (x: string) => `(f32x4.gt ${x} (v128.const f32x4 0 0 0 0))`;
   const actV = (v: string) => `
@@ -227,7 +229,8 @@ export function kernelsWat(options: { relaxed: boolean }): string {
     (local.set $jb (i32.const 0))
     ${loop('jb', '$jb', '(local.get $n)', '(i32.const 8)', `
       (local.set $cols ${min('(i32.sub (local.get $n) (local.get $jb))', '(i32.const 8)')})
-      (if ${inPlaceB}
+      (if (i32.and (i32.and (i32.eq (local.get $cols) (i32.const 8)) (i32.eq (local.get $csB) (i32.const 4)))
+            (i32.lt_u (local.get $m) (i32.const ${PACK_B_FROM_ROWS})))
         (then
           (local.set $pb0 (i32.add (local.get $b) (i32.shl (local.get $jb) (i32.const 2))))
           (local.set $sB (local.get $rsB)))
@@ -238,18 +241,12 @@ export function kernelsWat(options: { relaxed: boolean }): string {
       (local.set $pa (local.get $packA))
       (local.set $ib (i32.const 0))
       ;; The last panel is zero-padded below m, so 2 or 3 rows left run the 4-row block (one pass
-      ;; instead of one per row); a single row runs the 1-row block, which has 4× less to do, or,
-      ;; against a group of four in-place panels that are all there (32 columns), the 1×32 block
-      ;; once, at the group's first panel: 8 chains instead of 2, for the same time per pass.
+      ;; instead of one per row); a single row runs the 1-row block, which has 4× less to do.
       ${loop('ib4', '$ib', '(local.get $m)', '(i32.const 4)', `
         (if (i32.eq (i32.sub (local.get $m) (local.get $ib)) (i32.const 1))
-          (then
-            (if (i32.and ${inPlaceB} (i32.le_u (i32.add (i32.and (local.get $jb) (i32.const -32)) (i32.const 32)) (local.get $n)))
-              (then (if (i32.eqz (i32.and (local.get $jb) (i32.const 31))) (then
-                (call $gemm_row32 (local.get $pa) (local.get $panelBytes) (i32.add (local.get $b) (i32.shl (local.get $jb) (i32.const 2))) (local.get $rsB)
-                  (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $ib) (local.get $n)) (local.get $jb)) (i32.const 2))) (local.get $acc)))))
-              (else ${block(1, 'k1')} ${store})))
-          (else ${block(4, 'k4')} ${store}))
+          (then ${block(1, 'k1')})
+          (else ${block(4, 'k4')}))
+        ${store}
         (local.set $pa (i32.add (local.get $pa) (local.get $panelBytes)))`)}`)}
   )
 ${row32}
