@@ -12,6 +12,49 @@ const fill = (a: Float32Array) => { for (let i = 0; i < a.length; i++) a[i] = rn
 
 afterAll(() => detachWasmBackend());
 
+// float32 fma(a, b, c), correctly rounded: a·b is exact in float64, the float64 sum is rounded
+// to odd (its last bit set when inexact), and round-to-odd then one rounding to float32 is the
+// correctly rounded result (float64 has more than the 2 extra bits that needs).
+const f64 = new Float64Array(1), u32 = new Uint32Array(f64.buffer); // u32[0]: the low word (little-endian)
+function fmaf(a: number, b: number, c: number): number {
+  const p = a * b, s = p + c;
+  const bv = s - p, e = (p - (s - bv)) + (c - bv); // s + e = p + c exactly (TwoSum)
+  if (e === 0 || !Number.isFinite(s)) return Math.fround(s);
+  f64[0] = s;
+  if ((u32[0]! & 1) === 0) {
+    if ((e > 0) === (s > 0)) u32[0] = u32[0]! + 1; // even + 1 cannot carry
+    else if (u32[0] === 0) { u32[0] = 0xffffffff; u32[1] = u32[1]! - 1; }
+    else u32[0] = u32[0]! - 1;
+  }
+  return Math.fround(f64[0]);
+}
+const DEPTH_BLOCK = 256; // wasmGemm's KC
+
+/**
+ * What the wasm gemm promises, bit for bit: each element of C is, per depth block of 256, the
+ * float32 sum over p in ascending order of madd(A(i, p), B(p, j), s) from s = 0 (fused, or a
+ * rounded product then a rounded add), added to C (float32) after the first block or with
+ * `accumulate`.
+ */
+function exactGemm(
+  m: number, n: number, k: number, a: Float32Array, ta: boolean, b: Float32Array, tb: boolean, c: Float32Array,
+  accumulate: boolean, lda: number, fused: boolean,
+): void {
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let cij = accumulate ? c[i * n + j]! : 0;
+      for (let pc = 0; pc < k; pc += DEPTH_BLOCK) {
+        let s = 0;
+        for (let p = pc; p < Math.min(k, pc + DEPTH_BLOCK); p++) {
+          const x = ta ? a[p * lda + i]! : a[i * lda + p]!, y = tb ? b[j * k + p]! : b[p * n + j]!;
+          s = fused ? fmaf(x, y, s) : Math.fround(s + Math.fround(x * y));
+        }
+        cij = pc === 0 && !accumulate ? s : Math.fround(cij + s);
+      }
+      c[i * n + j] = cij;
+    }
+}
+
 for (const relaxed of [false, true]) {
   describe(`wasm kernels (${relaxed ? 'relaxed SIMD' : 'SIMD128'})`, () => {
     const compiled = compileWasmKernels({ relaxed });
@@ -41,6 +84,45 @@ for (const relaxed of [false, true]) {
             gemm(m, n, k, a, ta, b, tb, c, true);
             for (let i = 0; i < ref.length; i++) expect(Math.abs(c[i]! - 2 * ref[i]!)).toBeLessThan(4e-6 * k + 1e-6);
           }
+    });
+
+    it('give exactly the depth-blocked multiply-add sums in order, for every shape and layout', () => {
+      const memory = createWasmMemory(1 << 22);
+      attachWasmBackend(compiled!.module, memory, compiled!.relaxed);
+      // Fused or not: the plain build multiplies then adds; the relaxed madd fuses where the
+      // CPU has FMA. 1·w + x·y with x = y = 1 + 2⁻¹², w = −1 tells them apart.
+      const pa = wasmAllocator.float32(2), pb = wasmAllocator.float32(2), pcv = wasmAllocator.float32(1);
+      pa.set([1, 1 + 2 ** -12]); pb.set([-1, 1 + 2 ** -12]);
+      gemm(1, 1, 2, pa, false, pb, false, pcv);
+      const fused = pcv[0] === 2 ** -11 + 2 ** -24;
+      expect(fused || pcv[0] === 2 ** -11).toBe(true);
+      if (!relaxed) expect(fused).toBe(false);
+      const dims = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 36, 40, 47, 48, 64, 65, 70];
+      const pick = () => dims[Math.floor(rng.uniform() * dims.length)]!;
+      const shapes: [number, number, number][] = [];
+      for (let t = 0; t < 160; t++) shapes.push([pick(), pick(), pick()]);
+      // Depth blocks (255 to 513 deep), B packed from 128 rows, and the 1×32 row tail.
+      shapes.push([3, 9, 255], [5, 33, 256], [2, 17, 257], [9, 40, 300], [1, 70, 513], [128, 9, 20], [131, 33, 7], [133, 64, 5]);
+      shapes.push([1, 32, 9], [5, 64, 16], [9, 32, 33], [13, 70, 12], [17, 96, 5], [1, 100, 3]);
+      let cases = 0;
+      for (const [m, n, k] of shapes)
+        for (const ta of [false, true])
+          for (const tb of [false, true])
+            for (const extra of [0, 3]) {
+              const accumulate = (m + n + k + extra) % 2 === 1;
+              const lda = (ta ? m : k) + extra;
+              const a = fill(wasmAllocator.float32((ta ? k : m) * lda)), b = fill(wasmAllocator.float32(k * n));
+              const c = fill(wasmAllocator.float32(m * n));
+              const ref = c.slice();
+              gemm(m, n, k, a, ta, b, tb, c, accumulate, lda);
+              exactGemm(m, n, k, a, ta, b, tb, ref, accumulate, lda, fused);
+              const bits = new Uint32Array(c.buffer, c.byteOffset, c.length), want = new Uint32Array(ref.buffer);
+              let bad = -1;
+              for (let i = 0; i < want.length && bad < 0; i++) if (bits[i] !== want[i]) bad = i;
+              expect(bad, `m=${m} n=${n} k=${k} ta=${ta} tb=${tb} acc=${accumulate} lda=${lda}`).toBe(-1);
+              cases++;
+            }
+      expect(cases).toBe(shapes.length * 8);
     });
 
     it('give a row the same bits whatever the number of rows beside it', () => {

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import type { Allocator } from '../allocator.js';
 import type { Window2d } from '../window2d.js';
+import { PACK_B_FROM_ROWS } from './kernels-wat.js'; // gemm reads B in place below this many rows
 
 /**
  * The WebAssembly SIMD backend. One shared `WebAssembly.Memory` holds whatever the engines put
@@ -29,6 +30,7 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export interface WasmKernelExports {
   gemm(m: number, n: number, k: number, a: number, rsA: number, csA: number, b: number, rsB: number, csB: number,
     c: number, acc: number, packA: number, packB: number, tmp: number): void;
+  gemm_row32(k: number, a: number, csA: number, b: number, rsB: number, c: number, groups: number, acc: number): void;
   adam(p: number, g: number, m: number, v: number, n: number, alpha: number, b1c: number, b2c: number, eps: number): void;
   col_sums(x: number, rows: number, cols: number, from: number, to: number, out: number): void;
   bias_act(z: number, y: number, bias: number, rows: number, cols: number, act: number, alpha: number): void;
@@ -247,9 +249,22 @@ export function wasmGemm(
   const tmp = packB + 8 * kcMax * 4;
   // Depth blocks of KC: one B panel (KC·8 floats) stays in L1 while A's panels stream past it.
   // Every element of C goes through the same blocks, so the rounding is the same for every row.
+  // A last single row (a batch of 4i + 1 rows) against B read in place goes to gemm_row32 for
+  // its columns in groups of 32, eight accumulators where gemm's 1-row block has two, and to
+  // gemm for the rest; the same sums, so the same bits.
+  const wideRow = !transB && m < PACK_B_FROM_ROWS && m % 4 === 1 && n >= 32;
+  const mMain = wideRow ? m - 1 : m;
+  const n32 = wideRow ? n - (n % 32) : 0;
   for (let pc = 0; pc < k; pc += KC) {
     const kc = Math.min(KC, k - pc);
-    w.gemm(m, n, kc, a.byteOffset + pc * csA, rsA, csA, b.byteOffset + pc * rsB, rsB, csB, c.byteOffset, accumulate || pc > 0 ? 1 : 0, packA, packB, tmp);
+    const acc = accumulate || pc > 0 ? 1 : 0;
+    const aBlock = a.byteOffset + pc * csA, bBlock = b.byteOffset + pc * rsB;
+    if (mMain > 0) w.gemm(mMain, n, kc, aBlock, rsA, csA, bBlock, rsB, csB, c.byteOffset, acc, packA, packB, tmp);
+    if (wideRow) {
+      const aRow = aBlock + mMain * rsA, cRow = c.byteOffset + mMain * n * 4;
+      w.gemm_row32(kc, aRow, csA, bBlock, rsB, cRow, n32 / 32, acc);
+      if (n32 < n) w.gemm(1, n - n32, kc, aRow, rsA, csA, bBlock + n32 * 4, rsB, csB, cRow + n32 * 4, acc, packA, packB, tmp);
+    }
   }
 }
 

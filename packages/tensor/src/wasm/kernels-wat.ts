@@ -24,7 +24,7 @@ import { loop, minU as min } from './wat.js';
  * copy is then paid back by the blocks that reuse it, and a packed panel avoids the L1 set
  * conflicts of row strides near a power of two (measured: 512³ NN 37 → 41 GFLOP/s).
  */
-const PACK_B_FROM_ROWS = 128;
+export const PACK_B_FROM_ROWS = 128;
 
 export function kernelsWat(options: { relaxed: boolean }): string {
   const { relaxed } = options;
@@ -156,6 +156,38 @@ export function kernelsWat(options: { relaxed: boolean }): string {
               (if (local.get $acc) (then (local.set $v (f32.add (f32.load (local.get $d)) (local.get $v)))))
               (f32.store (local.get $d) (local.get $v))`)}
             (local.set $pc (i32.add (local.get $pc) (local.get $rsC)))`)}))`;
+  // gemm_row32: one row of C (+)= one row of A times `groups`·32 columns of B read in place, over
+  // one depth block: A(p) at a + p·csA, B(p, j) at b + p·rsB + 4j, C(j) at c + 4j. Each group
+  // of 32 columns is a 1×32 block, eight accumulators, where gemm's 1-row block keeps two and is
+  // bound by the multiply-add's latency: wasmGemm hands it the last row of a batch of 4i + 1
+  // rows (1, 5, 9, …). Each element is the same sum as in gemm. Each half's four B loads sit
+  // behind a never-taken branch ($pp, an address in the memory, is never 1 or 2), which keeps
+  // V8 from hoisting all eight above the multiply-adds and spilling accumulators.
+  const row32 = `
+  (func (export "gemm_row32") (param $k i32) (param $a i32) (param $csA i32) (param $b i32) (param $rsB i32) (param $c i32)
+      (param $groups i32) (param $acc i32)
+    (local $g i32) (local $p i32) (local $pp i32) (local $pb i32) (local $pc i32) (local $x v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    ${accs.map((c) => `(local ${c} v128)`).join(' ')}
+    (local.set $g (i32.const 0))
+    ${loop('rg', '$g', '(local.get $groups)', '(i32.const 1)', `
+      ${accs.map((c) => `(local.set ${c} ${zero})`).join(' ')}
+      (local.set $pp (local.get $a))
+      (local.set $pb (i32.add (local.get $b) (i32.shl (local.get $g) (i32.const 7))))
+      (local.set $p (i32.const 0))
+      ${loop('rp', '$p', '(local.get $k)', '(i32.const 1)', `
+        (local.set $x (v128.load32_splat (local.get $pp)))
+        ${[0, 1].map((h) => `
+        (block $rh${h} (br_if $rh${h} (i32.eq (local.get $pp) (i32.const ${h + 1})))
+          ${[0, 1, 2, 3].map((q) => `(local.set $t${q} (v128.load offset=${16 * (4 * h + q)} (local.get $pb)))`).join(' ')}
+          ${[0, 1, 2, 3].map((q) => madd(`$c${4 * h + q}`, '$x', `$t${q}`)).join(' ')})`).join('')}
+        (local.set $pp (i32.add (local.get $pp) (local.get $csA)))
+        (local.set $pb (i32.add (local.get $pb) (local.get $rsB)))`)}
+      (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $g) (i32.const 7))))
+      ${accs.map((c, q) => `
+      (if (local.get $acc) (then (local.set ${c} (f32x4.add (v128.load offset=${16 * q} (local.get $pc)) (local.get ${c})))))
+      (v128.store offset=${16 * q} (local.get $pc) (local.get ${c}))`).join('')}`)}
+  )`;
   // act(x) for the elementwise kernels, chosen at run time by $act (0 linear, 1 relu, 2 leaky).
   const positive = (x: string) => `(f32x4.gt ${x} (v128.const f32x4 0 0 0 0))`;
   const actV = (v: string) => `
@@ -218,6 +250,7 @@ export function kernelsWat(options: { relaxed: boolean }): string {
         ${store}
         (local.set $pa (i32.add (local.get $pa) (local.get $panelBytes)))`)}`)}
   )
+${row32}
   ;; z[r, j] += bias[j] (when bias ≠ 0), then y = act(z) with act 0 = linear, 1 = relu,
   ;; 2 = leaky_relu (x > 0 ? x : alpha·x): a dense layer's epilogue in one pass over its output.
   ;; The comparisons are written as JavaScript's (NaN and −0 go to the else branch).
