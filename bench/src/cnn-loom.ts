@@ -6,7 +6,7 @@
  * the test set as `validationData`.
  */
 import { Adam, Sequential, layers, loadMnist, setSeed, toCategorical, type Tensor } from '@loom/loom';
-import { stepTiming, takeRows, type StepTiming } from './mlp.js';
+import { takeRows, timeModelSteps, type StepTiming } from './mlp.js';
 import type { CnnCurve } from './cnn-torch.js';
 
 /** MNIST as images: `[n, 28, 28, 1]` pixels, one-hot labels. */
@@ -53,28 +53,7 @@ export function buildLoomCnn(seed = 1): Sequential {
 
 /** Times `steps` Loom steps of the convnet after `warmupSteps`, on `workers` workers. */
 export async function timeLoomCnnSteps(data: CnnData, o: { batchSize: number; workers: number; warmupSteps: number; steps: number; seed?: number }): Promise<StepTiming> {
-  const total = o.warmupSteps + o.steps;
-  const x = takeRows(data.x, total * o.batchSize);
-  const y = takeRows(data.y, total * o.batchSize);
-  const model = buildLoomCnn(o.seed ?? 1);
-  const ends: number[] = [];
-  let trainBegin = 0;
-  const called = performance.now();
-  await model.fit(x, y, {
-    batchSize: o.batchSize, epochs: 1, workers: o.workers, seed: o.seed ?? 1, verbose: 0,
-    callbacks: [{
-      onTrainBegin() {
-        trainBegin = performance.now();
-        if (o.warmupSteps === 0) ends.push(trainBegin);
-      },
-      onBatchEnd(b: number) {
-        if (b >= o.warmupSteps - 1) ends.push(performance.now());
-        if (b >= total - 1) model.stopTraining = true;
-      },
-    }],
-  });
-  if (ends.length < 2) throw new Error(`timeLoomCnnSteps: fit ran ${ends.length} timed steps, expected ${o.steps}`);
-  return stepTiming(ends, o.batchSize, model.trainingHistory.params.workers, o.warmupSteps, trainBegin - called);
+  return timeModelSteps(buildLoomCnn(o.seed ?? 1), data, o);
 }
 
 /**

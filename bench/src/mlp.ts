@@ -120,10 +120,19 @@ export function stepTiming(ends: readonly number[], batchSize: number, workers: 
  * the threads' start-up per `fit` is excluded (it is reported apart as `startupMs`).
  */
 export async function timeLoomSteps(data: MlpData, o: LoomTimingOptions): Promise<StepTiming> {
+  return timeModelSteps(buildMlp(o.hidden, o.seed ?? 1, data.x.shape[1], data.y.shape[1]), data, o);
+}
+
+/**
+ * `timeLoomSteps` for any compiled model (the cnn suite's convnet too): `fit` on the first
+ * (warm-up + steps) batches of `data`, stopped after the last timed step.
+ */
+export async function timeModelSteps(
+  model: Sequential, data: { x: Tensor; y: Tensor }, o: { batchSize: number; workers: number; warmupSteps: number; steps: number; seed?: number },
+): Promise<StepTiming> {
   const total = o.warmupSteps + o.steps;
   const x = takeRows(data.x, total * o.batchSize);
   const y = takeRows(data.y, total * o.batchSize);
-  const model = buildMlp(o.hidden, o.seed ?? 1, data.x.shape[1], data.y.shape[1]);
   const ends: number[] = [];
   let trainBegin = 0;
   const called = performance.now();
@@ -140,7 +149,7 @@ export async function timeLoomSteps(data: MlpData, o: LoomTimingOptions): Promis
       },
     }],
   });
-  if (ends.length < 2) throw new Error(`timeLoomSteps: fit ran ${ends.length} timed steps, expected ${o.steps}`);
+  if (ends.length < 2) throw new Error(`timing: fit ran ${ends.length} timed steps, expected ${o.steps}`);
   return stepTiming(ends, o.batchSize, model.trainingHistory.params.workers, o.warmupSteps, trainBegin - called);
 }
 
