@@ -18,12 +18,19 @@ export const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
 const READ_CHUNK = 1024 ** 3;
 
 /**
- * Saves a checkpoint atomically: the bytes go to a temporary file beside `path`, which is fsynced
- * and then renamed over `path`, and the directory is fsynced. A crash at any moment leaves either
- * the previous file or the new one at `path`, never a mix (a stray `*.tmp-*` file may remain).
+ * Saves a checkpoint atomically (`writeFileAtomic`): a crash at any moment leaves either the
+ * previous file or the new one at `path`, never a mix (a stray `*.tmp-*` file may remain).
  */
 export async function saveCheckpoint(path: string, rec: CheckpointRecord): Promise<void> {
-  const bytes = encodeCheckpoint(rec);
+  await writeFileAtomic(path, encodeCheckpoint(rec));
+}
+
+/**
+ * Writes `bytes` to `path` atomically: a temporary file beside `path`, fsynced and renamed over
+ * it, then the directory fsynced. Checkpoints use it, and so do the interchange formats
+ * (`@loom/interop`), so no file Loom writes is ever left half-written.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   const tmp = tempPathFor(path);
   let renamed = false;
   try {

@@ -7,7 +7,7 @@ export type { CheckpointRecord, InputScalingRecord, LayerRecord, OptimizerRecord
 export { CheckpointError } from './errors.js';
 export type { CheckpointErrorKind } from './errors.js';
 export { encodeCheckpoint, decodeCheckpoint } from './codec.js';
-export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, loadCheckpointSync, DEFAULT_MAX_BYTES } from './file-io.js';
+export { saveCheckpoint, saveCheckpointSync, loadCheckpoint, loadCheckpointSync, writeFileAtomic, DEFAULT_MAX_BYTES } from './file-io.js';
 export type { LoadOptions } from './file-io.js';
 export { findLatestCheckpoint } from './find-latest.js';
 export { summarizeCheckpoint } from './summary.js';

@@ -10,4 +10,4 @@ export {
   type InteropErrorKind, type TfjsArtifacts, type TfjsExportOptions, type TfjsShard, type ReadShard, type TfjsImportOptions,
   type TfjsModelJson, type TfjsWeightGroup, type TfjsWeightSpec, type KerasLayerJson, type KerasSequentialJson,
 } from './tfjs/index.js';
-export { writeFileAtomic } from './write-file.js';
+export { writeFileAtomic } from '@loom/checkpoint';

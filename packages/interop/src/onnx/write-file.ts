@@ -1,5 +1,5 @@
 import type { InteropModel } from '../records.js';
-import { writeFileAtomic } from '../write-file.js';
+import { writeFileAtomic } from '@loom/checkpoint';
 import { toOnnx, type OnnxExportOptions } from './to-onnx.js';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { InteropModel } from '../records.js';
-import { writeFileAtomic } from '../write-file.js';
+import { writeFileAtomic } from '@loom/checkpoint';
 import { InteropError } from './errors.js';
 import { toTfjsLayers, type TfjsExportOptions } from './export.js';
 import { fromTfjsLayers, type TfjsImportOptions } from './import.js';
