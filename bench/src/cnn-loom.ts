@@ -5,31 +5,16 @@
  * last warm-up step to the end of the last timed step), and trained for the accuracy curve with
  * the test set as `validationData`.
  */
-import { Adam, Sequential, layers, loadMnist, setSeed, toCategorical, type Tensor } from '@loom/loom';
-import { takeRows, timeModelSteps, type StepTiming } from './mlp.js';
+import { Adam, Sequential, layers, setSeed } from '@loom/loom';
+import { loadMlpData, takeRows, timeModelSteps, type MlpData, type StepTiming } from './mlp.js';
 import type { CnnCurve } from './cnn-torch.js';
 
 /** MNIST as images: `[n, 28, 28, 1]` pixels, one-hot labels. */
-export interface CnnData {
-  x: Tensor;
-  y: Tensor;
-  testX: Tensor;
-  testY: Tensor;
-}
-
-const dataCache = new Map<string, Promise<CnnData>>();
+export type CnnData = MlpData;
 
 /** The first `trainLimit` training and `testLimit` test images, `loadMnist({ shape: 'image' })`, loaded once per process. */
 export function loadCnnData(trainLimit: number, testLimit: number): Promise<CnnData> {
-  const key = `${trainLimit}/${testLimit}`;
-  let p = dataCache.get(key);
-  if (!p) {
-    p = loadMnist({ shape: 'image', limit: trainLimit, testLimit }).then(({ train, test }) => ({
-      x: train.x, y: toCategorical(train.y, 10), testX: test.x, testY: toCategorical(test.y, 10),
-    }));
-    dataCache.set(key, p);
-  }
-  return p;
+  return loadMlpData(trainLimit, testLimit, 'image');
 }
 
 /** Keras's MNIST convnet in Loom, seeded, compiled with Adam (1e-3, 0.9, 0.999, 1e-7) and categorical cross-entropy. */

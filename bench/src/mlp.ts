@@ -19,7 +19,7 @@ export function loomKernelsLabel(): string {
   return compiled.relaxed ? 'wasm relaxed-SIMD kernels' : 'wasm SIMD128 kernels';
 }
 
-/** MNIST as the benchmarks use it: flat pixels, one-hot labels. */
+/** MNIST as the benchmarks use it: pixels (flat rows, or `[n, 28, 28, 1]` images), one-hot labels. */
 export interface MlpData {
   x: Tensor;
   y: Tensor;
@@ -29,12 +29,15 @@ export interface MlpData {
 
 const dataCache = new Map<string, Promise<MlpData>>();
 
-/** The first `trainLimit` training and `testLimit` test images of MNIST, loaded once per process. */
-export function loadMlpData(trainLimit: number, testLimit: number): Promise<MlpData> {
-  const key = `${trainLimit}/${testLimit}`;
+/**
+ * The first `trainLimit` training and `testLimit` test images of MNIST, loaded once per process
+ * and shape: flat rows for the MLP suites, images for the convnet (`loadMnist`'s `shape`).
+ */
+export function loadMlpData(trainLimit: number, testLimit: number, shape: 'flat' | 'image' = 'flat'): Promise<MlpData> {
+  const key = `${trainLimit}/${testLimit}/${shape}`;
   let p = dataCache.get(key);
   if (!p) {
-    p = loadMnist({ limit: trainLimit, testLimit }).then(({ train, test }) => ({
+    p = loadMnist({ shape, limit: trainLimit, testLimit }).then(({ train, test }) => ({
       x: train.x,
       y: toCategorical(train.y, 10),
       testX: test.x,

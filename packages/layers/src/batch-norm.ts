@@ -1,6 +1,6 @@
 import { batchNormGradStats, batchNormInputGrad, batchNormNormalize, batchNormRowStats, formatShape } from '@loom/tensor';
-import { identifierOf, type Identified } from './identifiers.js';
-import { checkInitializer } from './initializers.js';
+import type { Identified } from './identifiers.js';
+import { initializerOption } from './initializers.js';
 import { Layer, weightChunkStart, type BatchStatsBuffer, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
 export interface BatchNormalizationConfig extends LayerConfig {
@@ -81,11 +81,7 @@ export class BatchNormalization extends Layer {
     if (typeof this.epsilon !== 'number' || !(this.epsilon > 0)) throw new RangeError(`${what}: epsilon must be a positive number, got ${String(config.epsilon)}`);
     this.center = config.center ?? true;
     this.scale = config.scale ?? true;
-    const init = (v: string | Identified | undefined, dflt: string, name: string): string => {
-      const id = identifierOf(v ?? dflt, `${name} of ${this.name}`);
-      checkInitializer(id, `${name} of ${this.name}`);
-      return id;
-    };
+    const init = (v: string | Identified | undefined, fallback: string, option: string) => initializerOption(v, fallback, `${option} of ${this.name}`);
     this.betaInitializer = init(config.betaInitializer, 'zeros', 'betaInitializer');
     this.gammaInitializer = init(config.gammaInitializer, 'ones', 'gammaInitializer');
     this.movingMeanInitializer = init(config.movingMeanInitializer, 'zeros', 'movingMeanInitializer');

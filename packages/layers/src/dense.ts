@@ -2,7 +2,7 @@ import { getActivationKernel, type ActivationKernel } from '@loom/autodiff';
 import { gemm } from '@loom/tensor';
 import { activationGrad, biasActivation } from './epilogue.js';
 import { identifierOf, type Identified } from './identifiers.js';
-import { checkInitializer } from './initializers.js';
+import { initializerOption } from './initializers.js';
 import { KernelGradient } from './weight-gradient.js';
 import { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
@@ -50,10 +50,8 @@ export class Dense extends Layer {
     this.act = getActivationKernel(this.activation);
     this.alpha = config.alpha ?? this.act.defaultAlpha;
     this.useBias = config.useBias ?? true;
-    this.kernelInitializer = identifierOf(config.kernelInitializer ?? 'glorot_uniform', `kernelInitializer of ${this.name}`);
-    this.biasInitializer = identifierOf(config.biasInitializer ?? 'zeros', `biasInitializer of ${this.name}`);
-    checkInitializer(this.kernelInitializer, `kernelInitializer of ${this.name}`);
-    checkInitializer(this.biasInitializer, `biasInitializer of ${this.name}`);
+    this.kernelInitializer = initializerOption(config.kernelInitializer, 'glorot_uniform', `kernelInitializer of ${this.name}`);
+    this.biasInitializer = initializerOption(config.biasInitializer, 'zeros', `biasInitializer of ${this.name}`);
     if (config.inputShape) this.declaredInputShape = [...config.inputShape];
   }
 

@@ -1,4 +1,5 @@
 import { Random, getGlobalRandom } from '@loom/tensor';
+import { identifierOf, type Identified } from './identifiers.js';
 
 /**
  * Keras's weight initializers by name. Fan-in and fan-out follow Keras: for a kernel of shape
@@ -70,6 +71,16 @@ export function checkInitializer(name: string, argName: string): void {
   if (!initializerNames.includes(name)) {
     throw new Error(`Unknown ${argName} '${name}'. Known: ${initializerNames.join(', ')}`);
   }
+}
+
+/**
+ * A layer's initializer option: the name (or typed form) given, else `fallback`, checked against
+ * the known names; `argName` ("kernelInitializer of dense_1") labels the error.
+ */
+export function initializerOption(value: string | Identified | undefined, fallback: string, argName: string): string {
+  const name = identifierOf(value ?? fallback, argName);
+  checkInitializer(name, argName);
+  return name;
 }
 
 /** The typed form of an initializer (Keras's `keras.initializers.HeNormal()`); layers take it wherever they take the name. */

@@ -1,7 +1,7 @@
 import { maxPiecesBackwardKernel, maxPiecesKernel } from '@loom/autodiff';
 import { gemm } from '@loom/tensor';
-import { identifierOf, type Identified } from './identifiers.js';
-import { checkInitializer } from './initializers.js';
+import type { Identified } from './identifiers.js';
+import { initializerOption } from './initializers.js';
 import { KernelGradient } from './weight-gradient.js';
 import { Layer, positiveInt, type LayerConfig, type StepInfo, type WeightSpec } from './layer.js';
 
@@ -39,10 +39,8 @@ export class Maxout extends Layer {
     super(config);
     this.units = positiveInt(config?.units, `maxout ${this.name}: units`);
     this.pieces = positiveInt(config.pieces, `maxout ${this.name}: pieces`);
-    this.kernelInitializer = identifierOf(config.kernelInitializer ?? 'glorot_uniform', `kernelInitializer of ${this.name}`);
-    this.biasInitializer = identifierOf(config.biasInitializer ?? 'zeros', `biasInitializer of ${this.name}`);
-    checkInitializer(this.kernelInitializer, `kernelInitializer of ${this.name}`);
-    checkInitializer(this.biasInitializer, `biasInitializer of ${this.name}`);
+    this.kernelInitializer = initializerOption(config.kernelInitializer, 'glorot_uniform', `kernelInitializer of ${this.name}`);
+    this.biasInitializer = initializerOption(config.biasInitializer, 'zeros', `biasInitializer of ${this.name}`);
     if (config.inputShape) this.declaredInputShape = [...config.inputShape];
   }
 
